@@ -6,7 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,8 @@
 /// errno is a macro over a thread-local; Swift's Glibc import of it is not available everywhere.
 int cfs_errno(void);
 void cfs_set_errno(int value);
+/// SIG_IGN is a cast macro. Sockets then report EPIPE instead of killing the process.
+void cfs_ignore_sigpipe(void);
 
 // MARK: - libcurl (curl_easy_setopt and friends are variadic)
 

@@ -1,0 +1,257 @@
+import CFleetShims
+
+/// Identifies an fd registration. The generation keeps events for a closed-and-reused fd from
+/// reaching the new owner.
+public struct RegistrationID: Hashable, Sendable {
+    public let fd: CInt
+    let generation: UInt32
+
+    var userData: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
+}
+
+/// The one event loop: epoll over every fd the daemon watches, a timer heap behind one timerfd,
+/// a signalfd and an eventfd. Everything registered here runs on the thread that calls `run()`;
+/// only `waker.wake()` may be called from elsewhere.
+///
+/// Each tick: wait for readiness (or the earliest deadline), dispatch fd handlers, run due timers,
+/// re-arm the timerfd, then run the end-of-tick hooks (flush batches, update write interest).
+public final class Reactor {
+    public let clock: any Clock
+    public private(set) var lag = LagStats()
+    /// How long one tick's work took (dispatch + timers + hooks); a loop stall shows up here.
+    public private(set) var tickDuration = LagStats()
+
+    private struct Registration {
+        var id: RegistrationID
+        var interest: Interest
+        var handler: (Readiness) -> Void
+    }
+
+    private let epfd: CInt
+    private let timerFD: CInt
+    private let eventFD: CInt
+    private var signalFD: CInt = -1
+    private var signalHandlers: [CInt: () -> Void] = [:]
+    private var wakeHandlers: [() -> Void] = []
+    private var tickHooks: [(id: UInt64, body: () -> Void)] = []
+    private var nextHookID: UInt64 = 1
+    private var registrations: [CInt: Registration] = [:]
+    private var nextGeneration: UInt32 = 1
+    private var timers = TimerQueue()
+    private var armedDeadline: Instant?
+    private var stopRequested = false
+    private var events: UnsafeMutablePointer<epoll_event>
+    private static let eventCapacity: CInt = 128
+
+    // Our own fds use generation 0 in their user data, which no registration ever gets.
+    private static let timerTag = UInt64(0)
+    private var ownTags: [UInt64: CInt] = [:]
+
+    public init(clock: any Clock = SystemClock()) throws(SystemError) {
+        self.clock = clock
+        // A write to a socket the peer closed must come back as EPIPE, not kill the process.
+        // libmosquitto, libcurl and libmicrohttpd all handle the error code.
+        cfs_ignore_sigpipe()
+        epfd = try Epoll.create()
+        timerFD = try TimerFD.create()
+        eventFD = try EventFD.create()
+        events = .allocate(capacity: Int(Self.eventCapacity))
+        for fd in [timerFD, eventFD] {
+            let tag = UInt64(UInt32(bitPattern: fd))
+            ownTags[tag] = fd
+            try Epoll.add(epfd, fd: fd, bits: UInt32(EPOLLIN.rawValue), data: tag)
+        }
+    }
+
+    deinit {
+        for fd in [epfd, timerFD, eventFD, signalFD] { closeFD(fd) }
+        events.deallocate()
+    }
+
+    // MARK: - File descriptors
+
+    /// Watches `fd` for `interest`; `handler` runs on the loop with what happened. The caller keeps
+    /// ownership of the fd and must `deregister` before closing it.
+    @discardableResult
+    public func register(fd: CInt, interest: Interest, _ handler: @escaping (Readiness) -> Void) throws(SystemError) -> RegistrationID {
+        if let old = registrations[fd] { deregister(old.id) }
+        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+        let id = RegistrationID(fd: fd, generation: nextGeneration)
+        try Epoll.add(epfd, fd: fd, bits: interest.epollBits, data: id.userData)
+        registrations[fd] = Registration(id: id, interest: interest, handler: handler)
+        return id
+    }
+
+    /// Changes what a registration listens for; a no-op when nothing changes (saves a syscall per tick
+    /// for clients that toggle write interest).
+    public func modify(_ id: RegistrationID, interest: Interest) throws(SystemError) {
+        guard var reg = registrations[id.fd], reg.id == id, reg.interest != interest else { return }
+        try Epoll.modify(epfd, fd: id.fd, bits: interest.epollBits, data: id.userData)
+        reg.interest = interest
+        registrations[id.fd] = reg
+    }
+
+    public func interest(of id: RegistrationID) -> Interest? {
+        guard let reg = registrations[id.fd], reg.id == id else { return nil }
+        return reg.interest
+    }
+
+    public func deregister(_ id: RegistrationID) {
+        guard let reg = registrations[id.fd], reg.id == id else { return }
+        registrations[id.fd] = nil
+        Epoll.remove(epfd, fd: id.fd)
+    }
+
+    public var registrationCount: Int { registrations.count }
+
+    // MARK: - Timers
+
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> TimerID {
+        schedule(at: clock.now + delay, body)
+    }
+
+    @discardableResult
+    public func schedule(at deadline: Instant, _ body: @escaping () -> Void) -> TimerID {
+        let id = timers.schedule(at: deadline, interval: nil, body)
+        armIfEarlier(deadline)
+        return id
+    }
+
+    /// Runs `body` every `interval`, first after one interval.
+    @discardableResult
+    public func every(_ interval: Duration, _ body: @escaping () -> Void) -> TimerID {
+        let deadline = clock.now + interval
+        let id = timers.schedule(at: deadline, interval: interval, body)
+        armIfEarlier(deadline)
+        return id
+    }
+
+    public func cancel(_ id: TimerID) { timers.cancel(id) }
+
+    public var pendingTimers: Int { timers.count }
+
+    private func armIfEarlier(_ deadline: Instant) {
+        if let armed = armedDeadline, armed <= deadline { return }
+        armedDeadline = deadline
+        // A timerfd that cannot be armed leaves the loop deaf to time: that is not survivable.
+        try! TimerFD.arm(timerFD, after: deadline.since(clock.now).nanosecondsClamped)
+    }
+
+    private func rearm() {
+        guard let next = timers.earliest() else {
+            if armedDeadline != nil { try! TimerFD.disarm(timerFD); armedDeadline = nil }
+            return
+        }
+        if next != armedDeadline {
+            armedDeadline = next
+            try! TimerFD.arm(timerFD, after: next.since(clock.now).nanosecondsClamped)
+        }
+    }
+
+    // MARK: - Signals and wakeups
+
+    /// Handles `signal` on the loop instead of asynchronously. The signal is blocked for this thread
+    /// (threads started later inherit the mask; child processes must reset it).
+    public func onSignal(_ signal: CInt, _ handler: @escaping () -> Void) throws(SystemError) {
+        signalHandlers[signal] = handler
+        let fresh = signalFD < 0
+        signalFD = try SignalFD.update(signalFD, signals: Set(signalHandlers.keys))
+        if fresh {
+            let tag = UInt64(UInt32(bitPattern: signalFD))
+            ownTags[tag] = signalFD
+            try Epoll.add(epfd, fd: signalFD, bits: UInt32(EPOLLIN.rawValue), data: tag)
+        }
+    }
+
+    /// A handle other threads may use to wake the loop; `onWake` handlers then run on the loop.
+    public var waker: Waker { Waker(fd: eventFD) }
+
+    public func onWake(_ handler: @escaping () -> Void) { wakeHandlers.append(handler) }
+
+    /// Runs `body` at the end of every tick, after fd handlers and timers: the place to flush a batch
+    /// gathered during the tick or to update write interest after handlers queued output.
+    @discardableResult
+    public func onTickEnd(_ body: @escaping () -> Void) -> UInt64 {
+        let id = nextHookID
+        nextHookID += 1
+        tickHooks.append((id, body))
+        return id
+    }
+
+    public func removeTickHook(_ id: UInt64) { tickHooks.removeAll { $0.id == id } }
+
+    // MARK: - Running
+
+    /// Runs until `stop()` is called from a handler.
+    public func run() throws(SystemError) {
+        stopRequested = false
+        while !stopRequested { try tick(timeoutMS: -1) }
+    }
+
+    public func stop() { stopRequested = true }
+    public var isStopping: Bool { stopRequested }
+
+    /// Runs ticks until `condition` holds or `limit` of real time passes; returns whether it held.
+    /// For tests and one-shot CLI work: waiting is event-driven, never a sleep.
+    @discardableResult
+    public func run(until condition: () -> Bool, limit: Duration = .seconds(10)) throws(SystemError) -> Bool {
+        let real = SystemClock()
+        let end = real.now + limit
+        stopRequested = false
+        while !condition() {
+            let left = end.since(real.now)
+            if left == .zero || stopRequested { return condition() }
+            try tick(timeoutMS: CInt(min(max(left.milliseconds, 1), 50)))
+        }
+        return true
+    }
+
+    /// One pass: wait up to `timeoutMS` (-1 = until something happens, 0 = poll), dispatch, run
+    /// timers, hooks.
+    public func tick(timeoutMS: CInt) throws(SystemError) {
+        // A timer that is already due (e.g. a manual clock moved) must not wait for the timerfd.
+        var timeout = timeoutMS
+        if let next = timers.earliest(), next <= clock.now { timeout = 0 }
+        let n = try Epoll.wait(epfd, events: events, capacity: Self.eventCapacity, timeoutMS: timeout)
+        let started = SystemClock().now
+        for i in 0..<n {
+            let ev = events[i]
+            let data = ev.data.u64
+            if let own = ownTags[data] {
+                handleOwn(fd: own)
+                continue
+            }
+            let fd = CInt(bitPattern: UInt32(truncatingIfNeeded: data))
+            guard let reg = registrations[fd], reg.id.userData == data else { continue }
+            reg.handler(Readiness(epollBits: ev.events))
+        }
+        runDueTimers()
+        for hook in tickHooks { hook.body() }
+        rearm()
+        tickDuration.record(nanoseconds: SystemClock().now.since(started).nanosecondsClamped.magnitude)
+    }
+
+    private func handleOwn(fd: CInt) {
+        if fd == timerFD {
+            TimerFD.drain(fd)
+        } else if fd == eventFD {
+            EventFD.drain(fd)
+            for h in wakeHandlers { h() }
+        } else if fd == signalFD {
+            for s in SignalFD.drain(fd) { signalHandlers[s]?() }
+        }
+    }
+
+    private func runDueTimers() {
+        // Bound the work per tick so a burst of timers cannot starve fd handlers.
+        var budget = 1024
+        while budget > 0, let due = timers.popDue(now: clock.now) {
+            budget -= 1
+            lag.record(nanoseconds: clock.now.since(due.deadline).nanosecondsClamped.magnitude)
+            due.body()
+        }
+    }
+}
+
+@available(*, unavailable) extension Reactor: Sendable {}

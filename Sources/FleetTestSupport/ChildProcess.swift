@@ -1,0 +1,134 @@
+import CFleetShims
+import Glibc
+
+/// A child process for tests: the broker, the daemon binary, mosquitto_rr. Output goes to a file so a
+/// failing test can show it. The child starts with an empty signal mask: the reactor blocks SIGTERM
+/// and friends in the test process, and a child that inherited that mask could not be stopped.
+public final class ChildProcess {
+    public let pid: pid_t
+    public let logPath: String
+    private var exited: Int32?
+
+    public init(_ path: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        self.logPath = logPath
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var env = environment ?? currentEnvironment()
+        env["LC_ALL"] = env["LC_ALL"] ?? "C"
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
+        guard rc == 0 else { throw HarnessError("spawn \(path): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    deinit { if exited == nil { kill(pid, SIGKILL); _ = wait() } }
+
+    public func signal(_ sig: Int32) { if exited == nil { kill(pid, sig) } }
+
+    /// Blocks until the child exits; returns its exit status (128+signal when killed).
+    @discardableResult
+    public func wait() -> Int32 {
+        if let exited { return exited }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && cfs_errno() == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exited = code
+        return code
+    }
+
+    /// Whether the child has exited, without blocking.
+    public var isRunning: Bool {
+        if exited != nil { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return false
+        }
+        return true
+    }
+
+    public var output: String { (try? readFile(logPath)) ?? "" }
+
+    /// Runs a command to completion and returns its exit code and output.
+    public static func run(_ path: String, _ arguments: [String], in dir: String,
+                           environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+        let log = "\(dir)/run-\(UInt32.random(in: 0...UInt32.max)).log"
+        let child = try ChildProcess(path, arguments, logPath: log, environment: environment)
+        let status = child.wait()
+        return (status, child.output)
+    }
+}
+
+public func currentEnvironment() -> [String: String] {
+    var env: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        p += 1
+    }
+    return env
+}
+
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+public func readFile(_ path: String) throws -> String {
+    guard let f = fopen(path, "rb") else { throw HarnessError("open \(path): \(String(cString: strerror(cfs_errno())))") }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+public func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+    guard fd >= 0 else { throw HarnessError("create \(path): \(String(cString: strerror(cfs_errno())))") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { throw HarnessError("write \(path)") }
+        off += n
+    }
+}
+
+/// A fresh directory under /tmp, removed by `remove()`.
+public func makeTempDir(_ prefix: String = "fc-test") -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    precondition(p != nil, "mkdtemp failed")
+    return String(cString: p!)
+}
+
+public func removeTree(_ path: String) {
+    guard path.hasPrefix("/tmp/") else { return }
+    _ = try? ChildProcess("/bin/rm", ["-rf", path], logPath: "/dev/null").wait()
+}
