@@ -125,7 +125,7 @@ public final class MQTTClient {
         }
     }
 
-    var endpoint: String { config.port == 0 ? "unix:\(config.host)" : "\(config.host):\(config.port)" }
+    public var endpoint: String { config.port == 0 ? "unix:\(config.host)" : "\(config.host):\(config.port)" }
 
     private func connectFailed(_ error: MQTTError) {
         stats.connectFailures += 1
