@@ -1,0 +1,230 @@
+import FleetJSON
+
+/// The knobs of the rules that guard the cache.
+public struct SyncRules: Sendable, Equatable {
+    /// A run that would deactivate more than this share of the source's active users is held for
+    /// an admin to confirm (Entra's accidental-deletion threshold). 0.2 = 20 %.
+    public var maxDeactivationShare: Double
+
+    public init(maxDeactivationShare: Double = 0.2) {
+        self.maxDeactivationShare = maxDeactivationShare
+    }
+}
+
+/// What a sync would change, computed purely from the cache, a snapshot and the rules; the
+/// store applies a ready plan in one transaction.
+public struct SyncPlan: Sendable, Equatable {
+    /// One row the run writes: its state before (nil for a new person) and after.
+    public struct Change: Sendable, Equatable {
+        public internal(set) var before: User?
+        public internal(set) var after: User
+    }
+
+    /// Whether the plan may be applied.
+    public enum Verdict: Sendable, Equatable {
+        case ready
+        /// Safe to apply only after an admin confirms (`force`).
+        case held(reason: String)
+        /// Must not be applied; nothing changes.
+        case failed(reason: String)
+
+        public var reason: String? {
+            switch self {
+            case .ready: nil
+            case .held(let reason), .failed(let reason): reason
+            }
+        }
+    }
+
+    public internal(set) var source: String
+    public internal(set) var verdict: Verdict
+    /// Every row that changes, snapshot order first, then people the source no longer lists.
+    public internal(set) var changes: [Change]
+    /// Active users of this source before the run (the base of the deactivation share).
+    public internal(set) var activeBefore: Int
+    /// People in the snapshot.
+    public internal(set) var seen: Int
+
+    public var adds: [User] { changes.filter { $0.before == nil }.map(\.after) }
+    public var deactivations: [Change] { changes.filter { $0.before?.active == true && !$0.after.active } }
+    public var reactivations: [Change] { changes.filter { $0.before?.active == false && $0.after.active } }
+    /// Role changes of people who are active after the run (a deactivation is not also a role change).
+    public var roleChanges: [Change] {
+        changes.filter { $0.before != nil && $0.after.active && $0.before?.role != $0.after.role }
+    }
+    public var badgeChanges: [Change] { changes.filter { $0.before != nil && $0.before?.badge != $0.after.badge } }
+
+    /// Counts for the run record and the API: `{"seen","adds","deactivations",…}`.
+    public var counts: JSON {
+        [
+            "seen": JSON(seen),
+            "active_before": JSON(activeBefore),
+            "adds": JSON(adds.count),
+            "deactivations": JSON(deactivations.count),
+            "reactivations": JSON(reactivations.count),
+            "role_changes": JSON(roleChanges.count),
+            "badge_changes": JSON(badgeChanges.count),
+            "changes": JSON(changes.count),
+        ]
+    }
+}
+
+extension SyncPlan {
+    /// Plans a run of `snapshot` against `current` (every user in the cache, all sources).
+    ///
+    /// The rules, in order: an incomplete read fails; an empty answer fails (it never wipes the
+    /// cache); a snapshot without an active Admin fails; a snapshot that contradicts itself or
+    /// another source fails; a run that would deactivate more than `maxDeactivationShare` of the
+    /// source's active users is held unless `force`. `now` stamps `updatedAt`/`deactivatedAt`.
+    public static func make(
+        current: [User], snapshot: DirectorySnapshot, rules: SyncRules = SyncRules(), now: Double,
+        force: Bool = false
+    ) -> SyncPlan {
+        let planner = Planner(current: current, snapshot: snapshot, now: now)
+        let activeBefore = planner.ownUsers.values.filter(\.active).count
+        var plan = SyncPlan(source: snapshot.source, verdict: .ready, changes: [],
+            activeBefore: activeBefore, seen: snapshot.people.count)
+        if let reason = planner.refusal() {
+            plan.verdict = .failed(reason: reason)
+            return plan
+        }
+        switch planner.changes() {
+        case .failure(let conflict):
+            plan.verdict = .failed(reason: conflict.reason)
+            return plan
+        case .success(let changes):
+            plan.changes = changes
+        }
+        let deactivated = plan.deactivations.count
+        // The epsilon keeps "exactly at the limit" applying when the product rounds down (0.29 × 100).
+        let allowed = rules.maxDeactivationShare * Double(activeBefore) + 1e-9
+        if !force, activeBefore > 0, Double(deactivated) > allowed {
+            let share = Int((Double(deactivated) * 100 / Double(activeBefore)).rounded())
+            let limit = Int((rules.maxDeactivationShare * 100).rounded())
+            plan.verdict = .held(reason:
+                "\(snapshot.origin) would deactivate \(deactivated) of \(activeBefore) active users (\(share) %), above the \(limit) % limit; check the source, then confirm with `sync apply --force`")
+        }
+        return plan
+    }
+}
+
+/// A snapshot that cannot be applied as it stands.
+private struct Conflict: Error {
+    var reason: String
+}
+
+/// The matching work behind ``SyncPlan/make(current:snapshot:rules:now:force:)``.
+private struct Planner {
+    let snapshot: DirectorySnapshot
+    let now: Double
+    /// This source's users by external id.
+    let ownUsers: [String: User]
+    let ownByEmail: [String: User]
+    /// Other sources' users, which this run must not collide with.
+    let foreignByEmail: [String: User]
+    let foreignByBadge: [String: User]
+    let currentOrder: [User]
+
+    init(current: [User], snapshot: DirectorySnapshot, now: Double) {
+        self.snapshot = snapshot
+        self.now = now
+        var own: [String: User] = [:]
+        var ownEmail: [String: User] = [:]
+        var foreignEmail: [String: User] = [:]
+        var foreignBadge: [String: User] = [:]
+        for user in current {
+            if user.source == snapshot.source {
+                own[user.externalID] = user
+                ownEmail[user.email] = user
+            } else {
+                foreignEmail[user.email] = user
+                if let badge = user.badge { foreignBadge[badge] = user }
+            }
+        }
+        ownUsers = own
+        ownByEmail = ownEmail
+        foreignByEmail = foreignEmail
+        foreignByBadge = foreignBadge
+        currentOrder = current.filter { $0.source == snapshot.source }
+    }
+
+    /// The reason the snapshot as a whole must not apply, if any.
+    func refusal() -> String? {
+        if !snapshot.isComplete {
+            return "\(snapshot.origin) was not read completely; nothing changed, the next run retries"
+        }
+        if snapshot.people.isEmpty {
+            return "\(snapshot.origin) lists nobody; an empty answer never wipes the cache, nothing changed"
+        }
+        if !snapshot.people.contains(where: { $0.role == .admin && $0.active }) {
+            return "no active Admin in \(snapshot.origin): \(snapshot.adminRemedy)"
+        }
+        return nil
+    }
+
+    func changes() -> Result<[SyncPlan.Change], Conflict> {
+        var changes: [SyncPlan.Change] = []
+        var matched: Set<String> = []
+        var seenExternal: Set<String> = []
+        var seenEmail: Set<String> = []
+        var seenBadge: Set<String> = []
+        var claimedBadges: Set<String> = []
+        let listedExternalIDs = Set(snapshot.people.map(\.externalID))
+        for person in snapshot.people {
+            guard seenExternal.insert(person.externalID).inserted, seenEmail.insert(person.email).inserted else {
+                return .failure(Conflict(reason: "\(snapshot.origin) lists \(person.email) twice; each person must appear once"))
+            }
+            if let badge = person.badge {
+                guard seenBadge.insert(badge).inserted else {
+                    return .failure(Conflict(reason: "\(snapshot.origin) gives badge \(badge) to two people; a badge opens for one person only"))
+                }
+                if let holder = foreignByBadge[badge] {
+                    return .failure(Conflict(reason: "badge \(badge) of \(person.email) already belongs to \(holder.email) from source \(holder.source); remove it from one source"))
+                }
+                claimedBadges.insert(badge)
+            }
+            if let other = foreignByEmail[person.email] {
+                return .failure(Conflict(reason: "\(person.email) already comes from source \(other.source); linking people across sources is not supported yet, list them in one source"))
+            }
+            // Match by the source's key; fall back to the email so a re-created upstream account
+            // keeps its row, its overrides and its audit history.
+            var before = ownUsers[person.externalID]
+            if before == nil, let byEmail = ownByEmail[person.email],
+                !listedExternalIDs.contains(byEmail.externalID), !matched.contains(byEmail.id)
+            {
+                before = byEmail
+            }
+            if let before { matched.insert(before.id) }
+            let after = user(for: person, before: before)
+            if after != before { changes.append(SyncPlan.Change(before: before, after: after)) }
+        }
+        // People the source no longer lists become inactive; a badge now given to someone else
+        // is taken off them so the badge opens for its new holder only.
+        for user in currentOrder where !matched.contains(user.id) {
+            var after = user
+            if after.active {
+                after.active = false
+                after.deactivatedAt = now
+            }
+            if let badge = after.badge, claimedBadges.contains(badge) { after.badge = nil }
+            if after != user {
+                after.updatedAt = now
+                changes.append(SyncPlan.Change(before: user, after: after))
+            }
+        }
+        return .success(changes)
+    }
+
+    /// The row a person should have; `before`'s timestamps survive when nothing changes.
+    private func user(for person: Person, before: User?) -> User {
+        let active = person.active && person.role != nil
+        var user = User(
+            id: before?.id ?? User.stableID(source: snapshot.source, externalID: person.externalID),
+            externalID: person.externalID, email: person.email, displayName: person.displayName,
+            role: person.role, active: active, hidden: person.role == .hiddenUser, badge: person.badge,
+            source: snapshot.source, updatedAt: before?.updatedAt ?? now,
+            deactivatedAt: active ? nil : (before.flatMap { $0.active ? nil : $0.deactivatedAt } ?? now))
+        if let before, user != before { user.updatedAt = now }
+        return user
+    }
+}
