@@ -85,14 +85,22 @@ let package = Package(
         .testTarget(name: "FleetJSONTests", dependencies: ["FleetJSON"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "MQTTBridgeTests", dependencies: ["MQTTBridge", "FleetTestSupport"], swiftSettings: strict),
-        .testTarget(name: "DirectoryCacheTests", dependencies: ["DirectoryCache", "FleetTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DirectoryCacheTests",
+            dependencies: ["DirectoryCache", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "DevicePairingTests", dependencies: ["DevicePairing", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SensorIngestTests",
-            dependencies: ["SensorIngest", "FleetTestSupport"],
+            dependencies: ["SensorIngest", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport"],
             resources: [.copy("Vectors")],
             swiftSettings: strict
         ),
-        .testTarget(name: "FleetControllerTests", dependencies: ["FleetController", "FleetTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetControllerTests",
+            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

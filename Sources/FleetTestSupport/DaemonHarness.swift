@@ -50,12 +50,17 @@ public final class DaemonHarness {
         removeTree(dir)
     }
 
-    /// Starts the daemon and waits until /healthz answers 200.
-    public func start() throws {
-        process = try ChildProcess(Self.binary, ["run", "--config", configPath], logPath: "\(dir)/daemon.log")
+    /// Starts the daemon and waits until /healthz answers 200 (or, with `requireHealthy` false, until
+    /// it answers at all).
+    public func start(environment extra: [String: String] = [:], requireHealthy: Bool = true) throws {
+        var env = currentEnvironment()
+        env.merge(extra) { $1 }
+        process = try ChildProcess(Self.binary, ["run", "--config", configPath], logPath: "\(dir)/daemon.log",
+                                   environment: env)
         let up = waitUntil(seconds: 20) {
             guard self.process?.isRunning == true, canConnect(port: self.httpPort) else { return false }
-            return (try? self.get("/healthz").status) == 200
+            guard let status = try? self.get("/healthz").status else { return false }
+            return !requireHealthy || status == 200
         }
         guard up else { throw HarnessError("daemon did not become healthy:\n\(log)") }
         token = try readFile("\(dir)/state/admin.token").trimmingCharacters(in: " \n")

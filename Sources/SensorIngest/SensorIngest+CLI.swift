@@ -1,0 +1,37 @@
+import FleetJSON
+
+extension SensorIngest {
+    /// Decodes one payload for `fleet-controller decode`.
+    ///
+    /// - Parameter normalized: false prints the vendor decoder's object (its field names, units
+    ///   and enum strings); true prints `{"readings":[{"kind","value","unit"[,"timestamp"]}],
+    ///   "warnings":[…]}` as ingest would store them.
+    /// - Throws: ``DecodeError`` for an unknown vendor or model or an undecodable payload
+    ///   (the CLI exits 2 with its description).
+    public static func decodeForCLI(
+        vendor: String, model: String, fPort: Int = Milesight.defaultFPort, payload: [UInt8], normalized: Bool,
+        registry: DecoderRegistry = .standard
+    ) throws(DecodeError) -> JSON {
+        let decoded = try registry.decode(vendor: vendor, model: model, fPort: fPort, payload: payload)
+        guard normalized else { return .object(decoded.fields) }
+        let readings: [JSON] = decoded.measurements.map { sample in
+            var object: JSONObject = [
+                "kind": .string(sample.kind.rawValue), "value": .number(sample.value), "unit": .string(sample.unit),
+            ]
+            if let timestamp = sample.timestamp { object["timestamp"] = .number(timestamp) }
+            return .object(object)
+        }
+        return ["readings": .array(readings), "warnings": .array(decoded.warnings.map(JSON.string))]
+    }
+
+    /// Reads a payload argument: hex (spaces and a `0x` prefix allowed) or base64.
+    ///
+    /// Text made only of hex digits is read as hex, even if it would also be valid base64
+    /// (`0367EE00` is both); anything else must be base64, padding optional. Nil if it is neither.
+    public static func parsePayloadArgument(_ text: String) -> [UInt8]? {
+        let trimmed = String(text.filter { !$0.isWhitespace })
+        guard !trimmed.isEmpty else { return nil }
+        if let bytes = Hex.decode(text) { return bytes }
+        return try? Base64.decode(trimmed, requirePadding: false)
+    }
+}

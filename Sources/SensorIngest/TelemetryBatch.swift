@@ -1,0 +1,93 @@
+/// Identifies one LoRaWAN uplink across gateways and retries: a copy heard by a second gateway,
+/// or re-published by a gateway after an outage, has the same DevEUI, frame counter and bytes.
+public struct UplinkKey: Hashable, Sendable {
+    public var devEUI: String
+    public var fCnt: Int
+    /// 64-bit FNV-1a of the payload, stored as its bit pattern. Not cryptographic: a sender who
+    /// could forge a collision could as well publish anything else with its credentials.
+    public var payloadHash: Int64
+
+    public init(devEUI: String, fCnt: Int, payload: [UInt8]) {
+        self.devEUI = devEUI
+        self.fCnt = fCnt
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in payload {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        self.payloadHash = Int64(bitPattern: hash)
+    }
+}
+
+/// A message that could not be used, with why.
+public struct DeadLetter: Equatable, Sendable {
+    public var receivedAt: Double
+    public var topic: String
+    /// The DevEUI when the envelope got that far, else `""`.
+    public var device: String
+    public var reason: String
+    public var payload: [UInt8]
+
+    public init(receivedAt: Double, topic: String, device: String, reason: String, payload: [UInt8]) {
+        self.receivedAt = receivedAt
+        self.topic = topic
+        self.device = device
+        self.reason = reason
+        self.payload = payload
+    }
+}
+
+/// A device heard but not claimed; `count` uplinks between `firstSeen` and `lastSeen`.
+public struct DiscoveredDevice: Equatable, Sendable {
+    public var devEUI: String
+    public var firstSeen: Double
+    public var lastSeen: Double
+    public var count: Int
+    public var lastPayload: [UInt8]
+    public var lastTopic: String
+    /// The network server's name for it, often its model (`EM300-TH`): a hint for the installer.
+    public var deviceName: String?
+
+    public init(
+        devEUI: String, firstSeen: Double, lastSeen: Double, count: Int, lastPayload: [UInt8], lastTopic: String,
+        deviceName: String?
+    ) {
+        self.devEUI = devEUI
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+        self.lastPayload = lastPayload
+        self.lastTopic = lastTopic
+        self.deviceName = deviceName
+    }
+}
+
+/// Everything one flush writes, committed in one transaction by ``TelemetryStore/commit(_:)``.
+public struct TelemetryBatch: Sendable {
+    public struct Seen: Hashable, Sendable {
+        public var key: UplinkKey
+        public var at: Double
+
+        public init(key: UplinkKey, at: Double) {
+            self.key = key
+            self.at = at
+        }
+    }
+
+    public var readings: [Reading]
+    public var seen: [Seen]
+    public var deadLetters: [DeadLetter]
+    /// One entry per device: counts of the same device within a batch are added up first.
+    public var discovered: [DiscoveredDevice]
+
+    public init(
+        readings: [Reading] = [], seen: [Seen] = [], deadLetters: [DeadLetter] = [], discovered: [DiscoveredDevice] = []
+    ) {
+        self.readings = readings
+        self.seen = seen
+        self.deadLetters = deadLetters
+        self.discovered = discovered
+    }
+
+    public var isEmpty: Bool { readings.isEmpty && seen.isEmpty && deadLetters.isEmpty && discovered.isEmpty }
+}

@@ -1,0 +1,196 @@
+import FleetStore
+
+/// The telemetry database (`telemetry.sqlite`): readings, the LoRaWAN duplicate filter, the
+/// dead-letter table and the devices heard but not claimed. Its own file, so telemetry churn never
+/// touches the auth-critical caches.
+///
+/// Writes come in ``TelemetryBatch``es, one transaction each: the ingest façade collects a loop
+/// tick's worth of work and commits it once (perf_limits.md §4: batching ≥ 100 rows per commit
+/// reaches SQLite's per-row ceiling). Loop-bound, like its `Database`.
+public final class TelemetryStore {
+    let db: Database
+
+    /// Opens (or creates) the database and applies the migrations.
+    public init(path: String) throws(StoreError) {
+        db = try Database(path: path, migrations: Self.migrations)
+    }
+
+    /// Append-only: a released migration is never edited; changes go in `telemetry-v2`, ….
+    static let migrations = [
+        Migration(
+            "telemetry-v1",
+            """
+                CREATE TABLE readings (
+                    id INTEGER PRIMARY KEY,
+                    sensor TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    unit TEXT NOT NULL,
+                    ts REAL NOT NULL,
+                    received_at REAL NOT NULL
+                );
+                -- Time-ordered: appends stay at the right edge (about 776k rows/s batched here).
+                -- Serves exports, retention and queries without a sensor.
+                CREATE INDEX readings_by_ts ON readings (ts);
+                -- Interleaved sensors dirty one leaf per row per commit, which caps batched
+                -- inserts near 85k rows/s (perf_limits.md §4). LoRaWAN delivers a few hundred
+                -- uplinks/s at the very most, and without this index every per-sensor chart
+                -- would scan all sensors' rows in its time range on the loop thread.
+                CREATE INDEX readings_by_sensor ON readings (sensor, kind, ts);
+
+                -- Uplinks already taken, so that copies from several gateways and retries are
+                -- stored once. Pruned by age: frame counters restart when a device rejoins.
+                CREATE TABLE uplinks_seen (
+                    dev_eui TEXT NOT NULL,
+                    f_cnt INTEGER NOT NULL,
+                    payload_hash INTEGER NOT NULL,
+                    seen_at REAL NOT NULL,
+                    PRIMARY KEY (dev_eui, f_cnt, payload_hash)
+                ) WITHOUT ROWID;
+                CREATE INDEX uplinks_seen_by_time ON uplinks_seen (seen_at);
+
+                -- Messages that could not be used, kept with their bytes so they can be replayed
+                -- once the decoder is fixed. Pruned to the newest rows; the counts below are not.
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY,
+                    received_at REAL NOT NULL,
+                    topic TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    payload BLOB NOT NULL
+                );
+                CREATE TABLE dead_letter_counts (
+                    device TEXT PRIMARY KEY,
+                    count INTEGER NOT NULL,
+                    last_reason TEXT NOT NULL,
+                    last_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Devices heard but not claimed, for the installer's claim list.
+                CREATE TABLE discovered_devices (
+                    dev_eui TEXT PRIMARY KEY,
+                    first_seen REAL NOT NULL,
+                    last_seen REAL NOT NULL,
+                    count INTEGER NOT NULL,
+                    last_payload BLOB NOT NULL,
+                    last_topic TEXT NOT NULL,
+                    device_name TEXT
+                ) WITHOUT ROWID;
+                """),
+    ]
+
+    // MARK: - Writing
+
+    /// Writes a batch in one transaction; nothing of it is stored if any part fails.
+    public func commit(_ batch: TelemetryBatch) throws(StoreError) {
+        guard !batch.isEmpty else { return }
+        try inTransaction { () throws(StoreError) in
+            for reading in batch.readings {
+                try db.execute(
+                    """
+                    INSERT INTO readings (sensor, resource, kind, value, unit, ts, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(reading.sensor), .text(reading.resource), .text(reading.kind.rawValue),
+                        .real(reading.value), .text(reading.unit), .real(reading.timestamp), .real(reading.receivedAt),
+                    ])
+            }
+            for seen in batch.seen {
+                try db.execute(
+                    "INSERT OR REPLACE INTO uplinks_seen (dev_eui, f_cnt, payload_hash, seen_at) VALUES (?, ?, ?, ?)",
+                    [
+                        .text(seen.key.devEUI), .integer(Int64(seen.key.fCnt)), .integer(seen.key.payloadHash),
+                        .real(seen.at),
+                    ])
+            }
+            for letter in batch.deadLetters {
+                try db.execute(
+                    "INSERT INTO dead_letters (received_at, topic, device, reason, payload) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        .real(letter.receivedAt), .text(letter.topic), .text(letter.device), .text(letter.reason),
+                        .blob(letter.payload),
+                    ])
+                try db.execute(
+                    """
+                    INSERT INTO dead_letter_counts (device, count, last_reason, last_at) VALUES (?, 1, ?, ?)
+                    ON CONFLICT (device) DO UPDATE SET count = count + 1, last_reason = excluded.last_reason,
+                        last_at = excluded.last_at
+                    """,
+                    [.text(letter.device), .text(letter.reason), .real(letter.receivedAt)])
+            }
+            for device in batch.discovered {
+                try db.execute(
+                    """
+                    INSERT INTO discovered_devices
+                        (dev_eui, first_seen, last_seen, count, last_payload, last_topic, device_name)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (dev_eui) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count,
+                        last_payload = excluded.last_payload, last_topic = excluded.last_topic,
+                        device_name = coalesce(excluded.device_name, device_name)
+                    """,
+                    [
+                        .text(device.devEUI), .real(device.firstSeen), .real(device.lastSeen),
+                        .integer(Int64(device.count)), .blob(device.lastPayload), .text(device.lastTopic),
+                        SQLValue(device.deviceName),
+                    ])
+            }
+        }
+    }
+
+    /// `Database.transaction` rethrows untyped; every error inside is a `StoreError`.
+    private func inTransaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {
+        do {
+            try db.transaction { try body() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(resultCode: 1 /* SQLITE_ERROR */, message: "\(error)", operation: "commit", path: db.path)
+        }
+    }
+
+    /// Stores readings in one transaction.
+    public func append(_ readings: [Reading]) throws(StoreError) {
+        try commit(TelemetryBatch(readings: readings))
+    }
+
+    /// Records that an uplink was taken, so later copies count as duplicates.
+    public func markSeen(_ key: UplinkKey, at time: Double) throws(StoreError) {
+        try commit(TelemetryBatch(seen: [.init(key: key, at: time)]))
+    }
+
+    /// Keeps an unusable message and counts it against its device (`""` when unknown).
+    public func deadLetter(
+        receivedAt: Double, topic: String, device: String, reason: String, payload: [UInt8]
+    ) throws(StoreError) {
+        try commit(TelemetryBatch(deadLetters: [
+            DeadLetter(receivedAt: receivedAt, topic: topic, device: device, reason: reason, payload: payload)
+        ]))
+    }
+
+    /// Notes one uplink from a device nobody has claimed.
+    public func recordDiscovered(
+        devEUI: String, at time: Double, topic: String, payload: [UInt8], deviceName: String? = nil
+    ) throws(StoreError) {
+        try commit(TelemetryBatch(discovered: [
+            DiscoveredDevice(
+                devEUI: devEUI, firstSeen: time, lastSeen: time, count: 1, lastPayload: payload, lastTopic: topic,
+                deviceName: deviceName)
+        ]))
+    }
+
+    /// Forgets uplinks seen before `time`.
+    public func pruneSeen(before time: Double) throws(StoreError) {
+        try db.execute("DELETE FROM uplinks_seen WHERE seen_at < ?", [.real(time)])
+    }
+
+    /// Keeps only the newest `keep` dead letters (their per-device counts stay).
+    public func pruneDeadLetters(keep: Int) throws(StoreError) {
+        try db.execute(
+            "DELETE FROM dead_letters WHERE id <= (SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            [.integer(Int64(max(keep, 0)))])
+    }
+}
+
+@available(*, unavailable) extension TelemetryStore: Sendable {}
