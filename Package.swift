@@ -87,19 +87,25 @@ let package = Package(
         .testTarget(name: "MQTTBridgeTests", dependencies: ["MQTTBridge", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DirectoryCacheTests",
-            dependencies: ["DirectoryCache", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport"],
+            dependencies: [
+                "DirectoryCache", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "DevicePairingTests", dependencies: ["DevicePairing", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SensorIngestTests",
-            dependencies: ["SensorIngest", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport"],
+            dependencies: [
+                "SensorIngest", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Vectors")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "FleetControllerTests",
-            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport"],
+            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport", "CFleetShims"],
             swiftSettings: strict
         ),
     ]
