@@ -3,6 +3,7 @@
 int cfs_errno(void) { return errno; }
 void cfs_set_errno(int value) { errno = value; }
 void cfs_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+char **cfs_environ(void) { return environ; }
 
 // MARK: - libcurl
 

@@ -1,4 +1,5 @@
 import CFleetShims
+import FleetLoop
 import Glibc
 
 /// A child process for tests: the broker, the daemon binary, mosquitto_rr. Output goes to a file so a
@@ -30,7 +31,7 @@ public final class ChildProcess {
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        var env = environment ?? currentEnvironment()
+        var env = environment ?? processEnvironment()
         env["LC_ALL"] = env["LC_ALL"] ?? "C"
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
@@ -66,7 +67,7 @@ public final class ChildProcess {
         return true
     }
 
-    public var output: String { (try? readFile(logPath)) ?? "" }
+    public var output: String { (try? readTextFile(logPath)) ?? "" }
 
     /// Runs a command to completion and returns its exit code and output.
     public static func run(_ path: String, _ arguments: [String], in dir: String,
@@ -78,40 +79,19 @@ public final class ChildProcess {
     }
 }
 
-public func currentEnvironment() -> [String: String] {
-    var env: [String: String] = [:]
-    var p = environ
-    while let entry = p.pointee {
-        let s = String(cString: entry)
-        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-        p += 1
-    }
-    return env
-}
-
 public struct HarnessError: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
 }
 
-public func readFile(_ path: String) throws -> String {
-    guard let f = fopen(path, "rb") else { throw HarnessError("open \(path): \(String(cString: strerror(cfs_errno())))") }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes += buf[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
+public func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+    try writeFile(path, bytes: Array(text.utf8), mode: mode)
 }
 
-public func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+public func writeFile(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
     guard fd >= 0 else { throw HarnessError("create \(path): \(String(cString: strerror(cfs_errno())))") }
     defer { close(fd) }
-    let bytes = Array(text.utf8)
     var off = 0
     while off < bytes.count {
         let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -132,3 +112,8 @@ public func removeTree(_ path: String) {
     guard path.hasPrefix("/tmp/") else { return }
     _ = try? ChildProcess("/bin/rm", ["-rf", path], logPath: "/dev/null").wait()
 }
+
+/// The whole file as text.
+public func readFile(_ path: String) throws -> String { try readTextFile(path) }
+
+public func currentEnvironment() -> [String: String] { processEnvironment() }

@@ -1,3 +1,4 @@
+import FleetTestSupport
 @testable import DirectoryCache
 import Testing
 
@@ -184,7 +185,7 @@ private func person(
     }
 
     @Test func readsFileFromDiskAndNamesMissingOne() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let path = dir.path + "/people.csv"
         try dir.write("people.csv", "email,display_name,role\nroot@example.com,Root,admin\n")
         let snapshot = try CSVSource(name: "badges", path: path).readSnapshot()

@@ -1,3 +1,4 @@
+import FleetTestSupport
 @testable import DirectoryCache
 import FleetJSON
 import FleetLoop
@@ -35,14 +36,14 @@ private let goodCSV = """
 
 /// A cache over a fresh `directory.sqlite` with `people.csv` next to it.
 private final class Fixture {
-    let dir: ScratchDir
+    let dir: TemporaryDirectory
     let clock = ManualClock(unixTime: 1_800_000_000)
     let log = LogRecorder()
     let cache: DirectoryCache
     var csvPath: String { dir.path + "/people.csv" }
 
     init() throws {
-        dir = try ScratchDir()
+        dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         let recorder = log
         let logger = Logger(label: "test.directory") { _ in RecordingLogHandler(recorder: recorder) }

@@ -1,3 +1,4 @@
+import FleetTestSupport
 @testable import DirectoryCache
 import FleetJSON
 import Testing
@@ -32,7 +33,7 @@ private let team = [
 
 @Suite struct DirectoryStoreTests {
     @Test func appliesAPlanAndLooksUsersUp() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         #expect(try store.lastSuccessfulSync(source: "badges") == nil)
         try sync(store, team)
@@ -53,7 +54,7 @@ private let team = [
     }
 
     @Test func lookupsUseIndexes() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         for column in ["badge", "email", "id"] {
             let plan = try store.db.query("EXPLAIN QUERY PLAN SELECT * FROM users WHERE \(column) = ?", ["x"])
@@ -69,7 +70,7 @@ private let team = [
     }
 
     @Test func survivesReopenWithSaltAndData() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let path = dir.path + "/directory.sqlite"
         let hash: String
         do {
@@ -84,7 +85,7 @@ private let team = [
     }
 
     @Test func credentialHashIsSaltedPerDatabaseAndTyped() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let a = try DirectoryStore(path: dir.path + "/a.sqlite")
         let b = try DirectoryStore(path: dir.path + "/b.sqlite")
         let badge = Credential(type: .badge, value: "0001234")
@@ -95,7 +96,7 @@ private let team = [
     }
 
     @Test func badgeAndEmailSwapsApplyInOneRun() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         // External ids stay; emails and badges trade places, as a Graph source can report.
         var x = Person(externalID: "id-x", email: "x@example.com", displayName: "X", role: .admin, badge: "BX", active: true)
@@ -111,7 +112,7 @@ private let team = [
     }
 
     @Test func failedApplyChangesNothing() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         try sync(store, team)
         // A plan no planner would make: a new person takes ann's badge while ann keeps it.
@@ -133,7 +134,7 @@ private let team = [
     }
 
     @Test func searchFindsActiveVisiblePeopleByPrefix() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         try sync(store, team + [p("a_b", display: "Under_score"), p("pct", display: "100% Sure")])
         // "ann" matches Ann Lee (name) but not the hidden Annabel or the inactive Anna.
@@ -151,7 +152,7 @@ private let team = [
     }
 
     @Test func runsAreRecordedUpdatedAndListedNewestFirst() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         var first = SyncRun(source: "badges", status: .running, startedAt: now)
         first.id = try store.recordRun(first)
@@ -174,7 +175,7 @@ private let team = [
     }
 
     @Test func auditAndOverridesRoundTrip() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
         try sync(store, team)
         let ann = try #require(try store.user(email: "ann@example.com"))
@@ -201,7 +202,7 @@ private let team = [
     }
 
     @Test func openingAFileThatIsNotADatabaseFails() throws {
-        let dir = try ScratchDir()
+        let dir = TemporaryDirectory()
         try dir.write("directory.sqlite", String(repeating: "not a database ", count: 100))
         #expect(throws: DirectoryError.self) { try DirectoryStore(path: dir.path + "/directory.sqlite") }
     }

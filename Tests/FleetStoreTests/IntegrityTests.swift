@@ -1,3 +1,4 @@
+import FleetTestSupport
 import CFleetShims
 import Testing
 @testable import FleetStore
@@ -30,7 +31,7 @@ import Testing
         let size = try makeMultiPageDatabase(path)
         #expect(size > 40 * 4096)
         // Garbage over a few pages in the middle: page headers and cell pointers become nonsense.
-        directory.overwrite("damaged.sqlite", at: size / 2, with: Array(repeating: 0xA5, count: 3 * 4096))
+        try directory.overwrite("damaged.sqlite", at: size / 2, with: Array(repeating: 0xA5, count: 3 * 4096))
 
         let error = try #require(throws: StoreError.self) { try Database(path: path, migrations: migrations) }
         #expect(error.operation == "integrity_check")
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func nonDatabaseFileIsRefusedClearly() throws {
-        directory.write("notes.sqlite", String(repeating: "this is not a database\n", count: 300))
+        try directory.write("notes.sqlite", String(repeating: "this is not a database\n", count: 300))
         let path = directory.file("notes.sqlite")
         let error = try #require(throws: StoreError.self) { try Database(path: path, migrations: migrations) }
         #expect(error.resultCode == SQLITE_NOTADB)

@@ -1,3 +1,4 @@
+import FleetTestSupport
 import CFleetShims
 import Testing
 @testable import FleetStore

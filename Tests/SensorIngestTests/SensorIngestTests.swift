@@ -1,3 +1,4 @@
+import FleetTestSupport
 import FleetJSON
 import FleetLoop
 import Testing
@@ -17,7 +18,7 @@ import Testing
     static let networkTime = 1_799_999_998.5
 
     init() throws {
-        directory = try TemporaryDirectory()
+        directory = TemporaryDirectory()
         store = try TelemetryStore(path: directory.path + "/telemetry.sqlite")
         ingest = SensorIngest(store: store, clock: clock, logger: logs.logger, dedupeWindow: 3_600)
         try ingest.claim(Sensor(devEUI: "24e124710c123456", vendor: "Milesight", model: "am307", resource: "hq/3/3.14"))

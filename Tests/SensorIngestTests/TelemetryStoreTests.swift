@@ -1,3 +1,4 @@
+import FleetTestSupport
 import FleetStore
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
     let store: TelemetryStore
 
     init() throws {
-        directory = try TemporaryDirectory()
+        directory = TemporaryDirectory()
         store = try TelemetryStore(path: directory.path + "/telemetry.sqlite")
     }
 

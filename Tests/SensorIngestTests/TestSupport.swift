@@ -3,18 +3,6 @@ import Logging
 
 @testable import SensorIngest
 
-/// A directory under the system temp dir, removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sensor-ingest-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Collects log lines so tests can check what was logged, and how often.
 final class CapturedLogs: @unchecked Sendable {

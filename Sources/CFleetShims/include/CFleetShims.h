@@ -43,6 +43,8 @@ int cfs_errno(void);
 void cfs_set_errno(int value);
 /// SIG_IGN is a cast macro. Sockets then report EPIPE instead of killing the process.
 void cfs_ignore_sigpipe(void);
+/// The process environment (`environ` is only declared under _GNU_SOURCE).
+char **cfs_environ(void);
 
 // MARK: - libcurl (curl_easy_setopt and friends are variadic)
 

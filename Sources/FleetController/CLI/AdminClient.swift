@@ -13,7 +13,7 @@ struct DaemonOptions: ParsableArguments {
     var tokenFile: String?
 
     func client() throws -> AdminClient {
-        let env = currentEnvironment()
+        let env = processEnvironment()
         let c: Configuration
         do {
             c = try config.map { try Configuration.load(path: $0, environment: env) } ?? .embeddedDefaults(environment: env)

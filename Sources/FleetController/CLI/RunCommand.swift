@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-        let env = currentEnvironment()
+        let env = processEnvironment()
         let settings: Configuration
         do {
             settings = try config.map { try Configuration.load(path: $0, environment: env) }
@@ -47,7 +47,7 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let c = try Configuration.load(path: file, environment: currentEnvironment())
+            let c = try Configuration.load(path: file, environment: processEnvironment())
             print("\(file): ok (\(c.sources.count) directory sources, \(c.devices.count) devices, \(c.sensors.count) sensors)")
         } catch {
             printError("\(error)")

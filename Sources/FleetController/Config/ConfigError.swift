@@ -1,3 +1,4 @@
+import FleetLoop
 /// A configuration problem, located: the file, the line, the key, and what to do about it.
 struct ConfigError: Error, CustomStringConvertible {
     var file: String
@@ -65,15 +66,6 @@ struct KeyLocator {
             p = p[..<dot]
         }
         return nil
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }
 

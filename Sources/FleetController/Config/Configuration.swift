@@ -1,4 +1,5 @@
 import CFleetShims
+import FleetLoop
 import TOMLKit
 
 /// The daemon's settings. Parsing (types, locations) and validation (cross-field rules) are separate

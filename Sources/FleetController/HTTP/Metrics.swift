@@ -1,4 +1,5 @@
 import CFleetShims
+import FleetLoop
 
 /// `/metrics` in the Prometheus text format. Counters are read from the modules at scrape time; no
 /// metrics library sits on the hot path.

@@ -1,4 +1,5 @@
 import CFleetShims
+import FleetLoop
 import Glibc
 
 /// Files the daemon keeps or reads: the state directory, the admin token, secrets.
@@ -46,32 +47,4 @@ enum StateFiles {
             throw Failure(description: "cannot read secret file \(path): \(error)")
         }
     }
-}
-
-struct FileError: Error, CustomStringConvertible {
-    var description: String
-}
-
-func readTextFile(_ path: String) throws(FileError) -> String {
-    guard let f = fopen(path, "rb") else { throw FileError(description: String(cString: strerror(cfs_errno()))) }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes += buf[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-func currentEnvironment() -> [String: String] {
-    var env: [String: String] = [:]
-    var p = environ
-    while let entry = p.pointee {
-        let s = String(cString: entry)
-        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-        p += 1
-    }
-    return env
 }
