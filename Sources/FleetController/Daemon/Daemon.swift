@@ -28,6 +28,7 @@ final class Daemon {
     let mqtt: MQTTClient
     let router: RequestRouter
     var http: HTTPServer?
+    private var api: AdminAPI?
     let adminToken: String
     let systemd: SystemdNotify
     var syncTimers: [TimerID] = []
@@ -81,9 +82,10 @@ final class Daemon {
         try applyInventory(config)
         installDeviceOps()
         installIngestSubscriptions(config)
+        api = AdminAPI(daemon: self)
         do {
             http = try HTTPServer(reactor: reactor, host: config.httpHost, port: config.httpPort) { [unowned self] req in
-                AdminAPI(daemon: self).handle(req)
+                self.api!.handle(req)
             }
         } catch {
             throw StartupError(description: "cannot listen for HTTP on \(config.httpHost):\(config.httpPort): \(error); set [http] listen to a free address")
@@ -185,89 +187,6 @@ final class Daemon {
             logger.info("configuration reloaded from \(fresh.file)")
         } catch {
             logger.error("SIGHUP: configuration not reloaded, keeping the running one: \(error)")
-        }
-    }
-
-    // MARK: - Directory sources
-
-    func scheduleSyncs() {
-        syncTimers.forEach(reactor.cancel)
-        syncTimers = []
-        for source in config.sources {
-            runSync(source.name)
-            syncTimers.append(reactor.every(source.interval) { [unowned self] in self.runSync(source.name) })
-        }
-    }
-
-    @discardableResult
-    func runSync(_ name: String, force: Bool = false) -> SyncRunResult? {
-        guard let source = config.sources.first(where: { $0.name == name }), let path = source.path else { return nil }
-        let result = directory.syncCSV(name: name, path: path, force: force)
-        let previous = lastSync[name]
-        lastSync[name] = result
-        // Log a run's outcome when it changes, not every interval.
-        if previous?.status != result.status || previous?.reason != result.reason {
-            switch result.status {
-            case .succeeded: logger.info("directory source \(name) synced", metadata: ["counts": "\(result.run.counts)"])
-            case .held: logger.warning("directory source \(name) held: \(result.reason ?? "")")
-            default: logger.error("directory source \(name) failed: \(result.reason ?? "")")
-            }
-        }
-        return result
-    }
-
-    // MARK: - Devices
-
-    func deviceContext(_ id: String) -> DeviceContext? {
-        guard let d = devices.device(id) else { return nil }
-        var ctx = DeviceContext(id: d.id, kind: d.kind, resource: d.resource)
-        if let r = d.minimumRole.flatMap({ Role(text: $0) }) { ctx.minimumRole = r }
-        if let a = d.actions { ctx.allowedActions = Set(a.map { Action(rawValue: $0) }) }
-        return ctx
-    }
-
-    private func installDeviceOps() {
-        router.on("authorize") { [unowned self] req in
-            self.devices.touch(req.deviceID)
-            guard let credential = Self.credential(from: req.body["credential"]) else {
-                return ["error": "bad_request", "message": "credential must be {\"type\": \"badge|email|user_id\", \"value\": \"…\"}"]
-            }
-            let action = Action(rawValue: req.body["action"]?.string ?? "checkin")
-            return self.directory.authorize(credential: credential, deviceID: req.deviceID, action: action,
-                                            devices: self.deviceContext).json()
-        }
-        router.on("users.search") { [unowned self] req in
-            guard self.devices.device(req.deviceID) != nil else {
-                return ["error": "device_not_allowed", "message": "unknown device"]
-            }
-            self.devices.touch(req.deviceID)
-            let q = req.body["q"]?.string ?? ""
-            let limit = min(max(req.body["limit"]?.int ?? 10, 1), 50)
-            return ["users": .array(self.directory.search(prefix: q, limit: limit).map { $0.json() })]
-        }
-        router.on("status") { [unowned self] req in
-            self.devices.touch(req.deviceID)
-            return ["controller": "online", "known_device": JSON.bool(self.devices.device(req.deviceID) != nil),
-                    "cache_age_s": self.directory.cacheAge.map { JSON($0.rounded()) } ?? .null]
-        }
-    }
-
-    static func credential(from json: JSON?) -> Credential? {
-        guard let type = json?["type"]?.string.flatMap(Credential.Kind.init(rawValue:)),
-              let value = json?["value"]?.string, !value.isEmpty, value.utf8.count <= 256 else { return nil }
-        return Credential(type: type, value: value)
-    }
-
-    // MARK: - Ingest
-
-    private func installIngestSubscriptions(_ c: Configuration) {
-        for sub in c.subscriptions where !ingestSubscribed.contains(sub.topic) {
-            guard let format = EnvelopeFormat(rawValue: sub.format) else { continue }
-            ingestSubscribed.insert(sub.topic)
-            let filter = sub.topic
-            mqtt.subscribe(filter, qos: 1) { [unowned self] m in
-                self.ingest.handle(topic: m.topic, payload: m.payload, format: format)
-            }
         }
     }
 
