@@ -48,7 +48,8 @@ struct Configuration {
         var format: String
     }
 
-    var file = "(embedded defaults)"
+    static let embeddedName = "(embedded defaults)"
+    var file = Configuration.embeddedName
     var site = "hq"
     var stateDir: String
     var broker = Broker()
@@ -90,8 +91,8 @@ struct Configuration {
         var c = embeddedDefaults(environment: environment)
         c.file = file
         let root = TableReader(table: table, path: "", file: file, locator: KeyLocator(text: text))
-        try root.allowOnly(["site", "state", "broker", "http", "directory", "devices", "sensors", "ingest",
-                            "authorization", "log"])
+        try root.allowOnly(Self.coreTopLevelKeys.union(directoryTopLevelKeys).union(deviceTopLevelKeys)
+                            .union(ingestTopLevelKeys))
         c.site = try root.string("site", default: c.site)
         if let s = try root.subtable("state") {
             try s.allowOnly(["dir"])
@@ -108,45 +109,16 @@ struct Configuration {
                 c.httpPort = port
             }
         }
-        if let d = try root.subtable("directory") {
-            try d.allowOnly(["sources"])
-            for s in try d.tables("sources") { c.sources.append(try readSource(s)) }
-        }
-        for d in try root.tables("devices") {
-            try d.allowOnly(["id", "kind", "resource", "name", "minimum_role", "actions"])
-            c.devices.append(Device(id: try d.requiredString("id"), kind: try d.requiredString("kind"),
-                                    resource: try d.requiredString("resource"), name: try d.string("name"),
-                                    minimumRole: try d.string("minimum_role"), actions: try d.stringArray("actions")))
-        }
-        for s in try root.tables("sensors") {
-            try s.allowOnly(["dev_eui", "vendor", "model", "resource"])
-            c.sensors.append(Sensor(devEUI: try s.requiredString("dev_eui").uppercased(),
-                                    vendor: try s.requiredString("vendor").lowercased(),
-                                    model: try s.requiredString("model"), resource: try s.requiredString("resource"),
-                                    line: s.locator.line(s.path)))
-        }
-        if let i = try root.subtable("ingest") {
-            try i.allowOnly(["subscriptions"])
-            for s in try i.tables("subscriptions") {
-                try s.allowOnly(["topic", "format"])
-                c.subscriptions.append(Subscription(topic: try s.requiredString("topic"), format: try s.requiredString("format")))
-            }
-        }
-        if let a = try root.subtable("authorization") {
-            try a.allowOnly(["max_cache_age", "stale_policy", "max_deactivation_share", "audit_retention"])
-            c.maxCacheAge = try a.duration("max_cache_age", default: c.maxCacheAge)
-            c.stalePolicy = try a.string("stale_policy", default: c.stalePolicy)
-            guard ["deny_all_but_admin", "deny_all", "allow_all"].contains(c.stalePolicy) else {
-                throw a.error("stale_policy", "expected \"deny_all_but_admin\", \"deny_all\" or \"allow_all\"")
-            }
-            c.maxDeactivationShare = try a.double("max_deactivation_share", default: 0.2, range: 0...1)
-            c.auditRetention = try a.duration("audit_retention", default: c.auditRetention)
-        }
+        try c.readDirectory(root)
+        try c.readDevices(root)
+        try c.readIngest(root)
         if let l = try root.subtable("log") {
             try l.allowOnly(["level"])
             c.logLevel = try l.string("level", default: "info")
         }
-        try c.validate(root)
+        try c.validateDirectory(root)
+        try c.validateDevices(root)
+        try c.validateIngest(root)
         return c
     }
 
@@ -169,80 +141,8 @@ struct Configuration {
         }
     }
 
-    private static func readSource(_ s: TableReader) throws(ConfigError) -> Source {
-        let cloudKeys: Set<String> = ["tenant_id", "client_id", "client_secret_file", "login_url", "graph_url",
-                                      "badge_attribute", "domain", "customer", "subject", "key_file", "org_url",
-                                      "token_file", "base_url"]
-        try s.allowOnly(cloudKeys.union(["name", "kind", "path", "interval", "role_groups"]))
-        var src = Source(name: try s.requiredString("name"), kind: try s.requiredString("kind"), line: s.locator.line(s.path))
-        src.path = try s.string("path")
-        src.interval = try s.duration("interval", default: src.interval)
-        src.roleGroups = try s.stringMap("role_groups")
-        for k in cloudKeys { if let v = try s.string(k) { src.settings[k] = v } }
-        return src
-    }
+    static let coreTopLevelKeys: Set<String> = ["site", "state", "broker", "http", "log"]
 
-    /// Rules across keys: unique ids, known kinds and formats, required companions.
-    private func validate(_ root: TableReader) throws(ConfigError) {
-        var names = Set<String>()
-        for (i, s) in sources.enumerated() {
-            let r = "directory.sources[\(i)]"
-            func err(_ key: String, _ m: String) -> ConfigError {
-                ConfigError(file: file, line: root.locator.line("\(r).\(key)"), key: "\(r).\(key)", message: m)
-            }
-            guard names.insert(s.name).inserted else { throw err("name", "duplicate source name \"\(s.name)\"") }
-            switch s.kind {
-            case "csv":
-                guard s.path != nil else { throw err("path", "a csv source needs path = \"…/people.csv\"") }
-            case "graph", "google", "okta", "scim":
-                throw err("kind", "source kind \"\(s.kind)\" is not available in this build yet; use \"csv\"")
-            default:
-                throw err("kind", "unknown source kind \"\(s.kind)\"; expected graph, google, okta, scim or csv")
-            }
-        }
-        let kinds: Set<String> = ["room_display", "kiosk", "checkin_panel", "people_counter", "eink_display"]
-        var ids = Set<String>()
-        for (i, d) in devices.enumerated() {
-            let r = "devices[\(i)]"
-            func err(_ key: String, _ m: String) -> ConfigError {
-                ConfigError(file: file, line: root.locator.line("\(r).\(key)"), key: "\(r).\(key)", message: m)
-            }
-            guard isValidDeviceID(d.id) else {
-                throw err("id", "\"\(d.id)\" is not a valid device id: 1-64 of a-z, 0-9, '-', '_', '.'")
-            }
-            guard ids.insert(d.id).inserted else { throw err("id", "duplicate device id \"\(d.id)\"") }
-            guard kinds.contains(d.kind) else {
-                throw err("kind", "unknown kind \"\(d.kind)\"; expected one of \(kinds.sorted().joined(separator: ", "))")
-            }
-        }
-        var euis = Set<String>()
-        for (i, s) in sensors.enumerated() {
-            let r = "sensors[\(i)]"
-            func err(_ key: String, _ m: String) -> ConfigError {
-                ConfigError(file: file, line: root.locator.line("\(r).\(key)"), key: "\(r).\(key)", message: m)
-            }
-            guard s.devEUI.count == 16, s.devEUI.allSatisfy(\.isHexDigit) else {
-                throw err("dev_eui", "expected 16 hex digits, e.g. \"24E124710C123456\"")
-            }
-            guard euis.insert(s.devEUI).inserted else { throw err("dev_eui", "sensor \(s.devEUI) is listed twice") }
-            guard ["milesight", "pressac", "irisys"].contains(s.vendor) else {
-                throw err("vendor", "unknown vendor \"\(s.vendor)\"; expected milesight, pressac or irisys")
-            }
-        }
-        for (i, s) in subscriptions.enumerated() where !Self.ingestFormats.contains(s.format) {
-            let key = "ingest.subscriptions[\(i)].format"
-            throw ConfigError(file: file, line: root.locator.line(key), key: key,
-                              message: "unknown format \"\(s.format)\"; expected one of \(Self.ingestFormats.joined(separator: ", "))")
-        }
-    }
-
-    static let ingestFormats = ["milesight-gateway"]
-}
-
-func isValidDeviceID(_ id: String) -> Bool {
-    !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy {
-        ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e
-    } && !id.hasPrefix(".")
 }
 
 func splitHostPort(_ s: String) -> (String, UInt16)? {

@@ -15,6 +15,11 @@ struct TableReader {
         return ConfigError(file: file, line: locator.line(p), key: p.isEmpty ? nil : p, message: message)
     }
 
+    /// An error at an absolute key path (for rules checked after parsing), located by the text.
+    func error(at path: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: locator.line(path), key: path, message: message)
+    }
+
     /// Unknown keys are errors: a typo ("intervall") silently ignored would leave a default in force.
     func allowOnly(_ known: Set<String>) throws(ConfigError) {
         for key in table.keys where !known.contains(key) {

@@ -1,41 +1,33 @@
 import CFleetShims
-import DevicePairing
-import DirectoryCache
 import FleetJSON
 import FleetLoop
-import FleetStore
 import Logging
 import MQTTBridge
-import SensorIngest
 
-/// Wires every module onto one reactor: the three databases, the broker client with the device
-/// request router, the directory sources, sensor ingest, the HTTP API, signals and systemd.
+/// Wires every feature onto one reactor: the broker client with the device request router, the
+/// HTTP API, signals and systemd. Each capability lives in a `Feature` (Features/).
 ///
 /// Data flow: an MQTT message → `MQTTClient` (loop thread) → `RequestRouter` for device requests
-/// (→ `DirectoryCache.authorize` → audit row → reply) or an ingest subscription
-/// (→ `SensorIngest.handle` → batch → `flush()` at the end of the tick → `telemetry.sqlite`).
-/// An HTTP request → `HTTPServer` → `AdminAPI` → the same module façades.
+/// (→ `DirectoryFeature` → `DirectoryCache.authorize` → audit row → reply) or an ingest subscription
+/// (→ `IngestFeature` → `SensorIngest.handle` → batch → `flush()` at the end of the tick →
+/// `telemetry.sqlite`). An HTTP request → `HTTPServer` → `AdminAPI` → a feature's route.
 final class Daemon {
     let reactor: Reactor
     let logger: Logger
     let environment: [String: String]
-    var config: Configuration
+    private(set) var config: Configuration
     let startedAt: Double
-    let directory: DirectoryCache
-    let devices: DeviceRegistry
-    let ingest: SensorIngest
-    let telemetry: TelemetryStore
     let mqtt: MQTTClient
-    let router: RequestRouter
-    var http: HTTPServer?
+    let requests: RequestRouter
+    let devices: DeviceFeature
+    let directory: DirectoryFeature
+    let ingest: IngestFeature
+    let features: [any Feature]
+    private var http: HTTPServer?
     private var api: AdminAPI?
     let adminToken: String
-    let systemd: SystemdNotify
-    var syncTimers: [TimerID] = []
-    var lastSync: [String: SyncRunResult] = [:]
+    private let systemd: SystemdNotify
     private var announcedReady = false
-    var stoppedCleanly = false
-    var ingestSubscribed: Set<String> = []
 
     struct StartupError: Error, CustomStringConvertible {
         var description: String
@@ -48,23 +40,10 @@ final class Daemon {
         logger = Logger(label: "fleet-controller")
         startedAt = reactor.clock.unixTime
         systemd = SystemdNotify(environment: environment)
-
         do {
             try StateFiles.ensureDirectory(config.stateDir)
             adminToken = try StateFiles.adminToken(stateDir: config.stateDir)
         } catch { throw StartupError(description: "\(error)") }
-
-        // One file per owner: telemetry churn never touches the auth-critical directory.
-        let state = config.stateDir
-        do {
-            directory = DirectoryCache(store: try DirectoryStore(path: "\(state)/directory.sqlite"), clock: reactor.clock,
-                                       logger: Logger(label: "directory"), policy: Self.policy(config))
-            devices = try DeviceRegistry(path: "\(state)/devices.sqlite", clock: reactor.clock)
-            telemetry = try TelemetryStore(path: "\(state)/telemetry.sqlite")
-        } catch {
-            throw StartupError(description: "\(error)\n  The state directory is \(state). If a database is damaged, stop the daemon, move the file aside and start again: the directory re-syncs, devices come back from config.")
-        }
-        ingest = SensorIngest(store: telemetry, clock: reactor.clock, logger: Logger(label: "ingest"))
 
         var mc = MQTTConfig(clientID: config.broker.clientID ?? "fleet-controller-\(config.site)")
         if let socket = config.broker.socket { mc.host = socket; mc.port = 0 } else {
@@ -77,11 +56,21 @@ final class Daemon {
         }
         mc.statusTopic = "\(config.broker.topicPrefix)/controller/status"
         mqtt = MQTTClient(reactor: reactor, config: mc, logger: Logger(label: "mqtt"))
-        router = RequestRouter(client: mqtt, prefix: config.broker.topicPrefix, logger: Logger(label: "requests"))
+        requests = RequestRouter(client: mqtt, prefix: config.broker.topicPrefix, logger: Logger(label: "requests"))
 
-        try applyInventory(config)
-        installDeviceOps()
-        installIngestSubscriptions(config)
+        // One database file per feature: telemetry churn never touches the auth-critical directory.
+        let context = FeatureContext(reactor: reactor, mqtt: mqtt, requests: requests, config: config, logger: logger)
+        do {
+            let devices = try DeviceFeature(context)
+            self.devices = devices
+            directory = try DirectoryFeature(context, devices: { [unowned devices] in devices.context($0) })
+            ingest = try IngestFeature(context)
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw StartupError(description: "\(error)\n  The state directory is \(config.stateDir). If a database is damaged, stop the daemon, move the file aside and start again: the directory re-syncs, devices come back from config.")
+        }
+        features = [devices, directory, ingest]
         api = AdminAPI(daemon: self)
         do {
             http = try HTTPServer(reactor: reactor, host: config.httpHost, port: config.httpPort) { [unowned self] req in
@@ -92,43 +81,16 @@ final class Daemon {
         }
     }
 
-    static func policy(_ c: Configuration) -> AuthorizationPolicy {
-        AuthorizationPolicy(maxCacheAge: c.maxCacheAge.seconds,
-                            stale: AuthorizationPolicy.StaleMode(rawValue: c.stalePolicy) ?? .denyAllButAdmin)
-    }
-
-    /// Devices and sensors from config. A sensor whose model no decoder knows is a config error
-    /// pointing at its line.
-    func applyInventory(_ c: Configuration) throws {
-        do {
-            try devices.provision(c.devices.map {
-                DeviceRecord(id: $0.id, kind: $0.kind, resource: $0.resource, name: $0.name,
-                             minimumRole: $0.minimumRole, actions: $0.actions)
-            })
-        } catch { throw StartupError(description: "devices.sqlite: \(error)") }
-        for s in ingest.sensors where !c.sensors.contains(where: { $0.devEUI == s.devEUI }) {
-            ingest.unclaim(devEUI: s.devEUI)
-        }
-        for s in c.sensors {
-            do {
-                try ingest.claim(Sensor(devEUI: s.devEUI, vendor: s.vendor, model: s.model, resource: s.resource))
-            } catch {
-                throw ConfigError(file: c.file, line: s.line, key: "sensors", message: "\(error)")
-            }
-        }
-    }
-
     // MARK: - Running
 
     func start() throws {
         try reactor.onSignal(SIGTERM) { [unowned self] in self.shutdown("SIGTERM") }
         try reactor.onSignal(SIGINT) { [unowned self] in self.shutdown("SIGINT") }
         try reactor.onSignal(SIGHUP) { [unowned self] in self.reload() }
-        reactor.onTickEnd { [unowned self] in _ = self.ingest.flush() }
         mqtt.onReady = { [unowned self] in self.announceReady() }
-        router.start()
+        for f in features { f.start() }
+        requests.start()
         mqtt.start()
-        scheduleSyncs()
         if let interval = systemd.watchdogInterval {
             var lastBeat = reactor.clock.now
             reactor.every(interval) { [unowned self] in
@@ -148,7 +110,7 @@ final class Daemon {
     private func announceReady() {
         guard !announcedReady else { return }
         announcedReady = true
-        systemd.send("READY=1\nSTATUS=broker connected; \(devices.all.count) devices; \(ingest.sensors.count) sensors")
+        systemd.send("READY=1\nSTATUS=broker connected")
         logger.info("ready: databases open, broker subscribed")
     }
 
@@ -156,16 +118,15 @@ final class Daemon {
         guard !reactor.isStopping else { return }
         logger.info("stopping (\(why))")
         systemd.send("STOPPING=1")
-        _ = ingest.flush()
+        for f in features { f.shutdown() }
         mqtt.stop()
         http?.stop()
-        stoppedCleanly = true
         reactor.stop()
     }
 
     /// SIGHUP: re-read the config file; on any error keep the running config and say why.
     func reload() {
-        guard config.file != "(embedded defaults)" else {
+        guard config.file != Configuration.embeddedName else {
             logger.info("SIGHUP: running on embedded defaults, nothing to reload")
             return
         }
@@ -176,21 +137,15 @@ final class Daemon {
                 || fresh.stateDir != config.stateDir {
                 logger.warning("SIGHUP: [broker], [http] and [state] changes take effect after a restart")
             }
-            try applyInventory(fresh)
-            installIngestSubscriptions(fresh)
-            directory.policy = Self.policy(fresh)
-            config.devices = fresh.devices
-            config.sensors = fresh.sensors
-            config.sources = fresh.sources
-            config.subscriptions = fresh.subscriptions
-            scheduleSyncs()
+            for f in features { try f.reload(fresh) }
+            config = fresh
             logger.info("configuration reloaded from \(fresh.file)")
         } catch {
             logger.error("SIGHUP: configuration not reloaded, keeping the running one: \(error)")
         }
     }
 
-    // MARK: - Health
+    // MARK: - Health, metrics
 
     /// Empty when healthy; otherwise what is wrong, in words an operator can act on.
     var healthProblems: [String] {
@@ -198,13 +153,42 @@ final class Daemon {
         if !mqtt.isConnected {
             problems.append("broker not connected (\(mqtt.endpoint))" + (mqtt.lastError.map { ": \($0)" } ?? ""))
         }
-        if let age = directory.cacheAge, age > config.maxCacheAge.seconds {
-            problems.append("directory cache is stale: last successful sync \(Int(age / 3600)) h ago")
-        }
-        for (name, r) in lastSync where r.status == .failed {
-            problems.append("directory source \(name) failing: \(r.reason ?? "unknown")")
-        }
+        for f in features { problems += f.healthProblems }
         return problems
+    }
+
+    func metrics() -> String {
+        var m = MetricsWriter()
+        let s = mqtt.stats
+        m.gauge("fleet_broker_connected", "1 while connected to the broker.", mqtt.isConnected ? 1 : 0)
+        m.counter("fleet_mqtt_messages_received_total", "Messages received from the broker.", Double(s.received))
+        m.counter("fleet_mqtt_messages_published_total", "Messages handed to the broker.", Double(s.published))
+        m.counter("fleet_mqtt_messages_dropped_total", "Outgoing messages dropped (queue full).", Double(s.dropped))
+        m.counter("fleet_mqtt_connects_total", "Successful broker connections.", Double(s.connects))
+        m.metric("fleet_device_requests_total", "counter", "Device requests by outcome.",
+                 [("{outcome=\"answered\"}", Double(requests.answered)), ("{outcome=\"rejected\"}", Double(requests.rejected))])
+        m.metric("fleet_loop_lag_seconds", "summary", "How late the event loop ran its timers.", [
+            ("{quantile=\"0.5\"}", reactor.lag.quantileMS(0.5) / 1000), ("{quantile=\"0.99\"}", reactor.lag.quantileMS(0.99) / 1000),
+            ("{quantile=\"1\"}", reactor.lag.maxMS / 1000),
+        ])
+        m.counter("fleet_http_requests_total", "HTTP requests served.", Double(http?.requestsServed ?? 0))
+        let (rss, threads) = Self.processStats()
+        m.gauge("fleet_process_resident_memory_bytes", "Resident set size.", rss)
+        m.gauge("fleet_process_threads", "Threads in the process (one event loop: 1).", threads)
+        for f in features { f.writeMetrics(&m) }
+        return m.text
+    }
+
+    /// RSS and thread count from /proc/self/status.
+    static func processStats() -> (rss: Double, threads: Double) {
+        guard let text = try? readTextFile("/proc/self/status") else { return (0, 0) }
+        var rss = 0.0, threads = 0.0
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if line.hasPrefix("VmRSS:"), fields.count >= 2 { rss = (Double(fields[1]) ?? 0) * 1024 }
+            if line.hasPrefix("Threads:"), fields.count >= 2 { threads = Double(fields[1]) ?? 0 }
+        }
+        return (rss, threads)
     }
 }
 

@@ -14,15 +14,13 @@ final class AdminAPI {
         self.daemon = daemon
         open.add("GET", "/healthz") { [unowned self] _, _ in self.health() }
         open.add("GET", "/metrics") { [unowned self] _, _ in
-            HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Metrics(daemon: self.daemon).render())
+            HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4", body: self.daemon.metrics())
         }
         open.add("GET", "/") { _, _ in
             HTTPServerResponse(status: 200, contentType: "text/html; charset=utf-8", body: InstallerPage.html)
         }
         admin.add("GET", "/api/v1/status") { [unowned self] _, _ in .json(200, self.status()) }
-        registerDirectoryRoutes(&admin)
-        registerSensorRoutes(&admin)
-        registerDeviceRoutes(&admin)
+        for f in daemon.features { f.registerRoutes(&admin) }
     }
 
     func handle(_ req: HTTPServerRequest) -> HTTPServerResponse {
@@ -54,7 +52,7 @@ final class AdminAPI {
 
     func status() -> JSON {
         let d = daemon
-        return [
+        var out: JSONObject = [
             "version": JSON(FleetControllerVersion.string),
             "site": JSON(d.config.site),
             "uptime_s": JSON((d.reactor.clock.unixTime - d.startedAt).rounded()),
@@ -62,11 +60,10 @@ final class AdminAPI {
                        "last_error": JSON(d.mqtt.lastError)],
             "loop_lag_ms": ["p50": JSON(d.reactor.lag.quantileMS(0.5)), "p99": JSON(d.reactor.lag.quantileMS(0.99)),
                             "max": JSON(d.reactor.lag.maxMS)],
-            "directory": directoryStatus(),
-            "devices": JSON(d.devices.all.count),
-            "sensors": JSON(d.ingest.sensors.count),
-            "health": .array(d.healthProblems.map { JSON($0) }),
         ]
+        for f in d.features { for (k, v) in f.status { out[k] = v } }
+        out["health"] = .array(d.healthProblems.map { JSON($0) })
+        return .object(out)
     }
 }
 

@@ -1,0 +1,50 @@
+/// `[[directory.sources]]` and `[authorization]`.
+extension Configuration {
+    static let directoryTopLevelKeys: Set<String> = ["directory", "authorization"]
+
+    mutating func readDirectory(_ root: TableReader) throws(ConfigError) {
+        if let d = try root.subtable("directory") {
+            try d.allowOnly(["sources"])
+            for s in try d.tables("sources") { sources.append(try Self.readSource(s)) }
+        }
+        if let a = try root.subtable("authorization") {
+            try a.allowOnly(["max_cache_age", "stale_policy", "max_deactivation_share", "audit_retention"])
+            maxCacheAge = try a.duration("max_cache_age", default: maxCacheAge)
+            stalePolicy = try a.string("stale_policy", default: stalePolicy)
+            guard ["deny_all_but_admin", "deny_all", "allow_all"].contains(stalePolicy) else {
+                throw a.error("stale_policy", "expected \"deny_all_but_admin\", \"deny_all\" or \"allow_all\"")
+            }
+            maxDeactivationShare = try a.double("max_deactivation_share", default: 0.2, range: 0...1)
+            auditRetention = try a.duration("audit_retention", default: auditRetention)
+        }
+    }
+
+    private static func readSource(_ s: TableReader) throws(ConfigError) -> Source {
+        let cloudKeys: Set<String> = ["tenant_id", "client_id", "client_secret_file", "login_url", "graph_url",
+                                      "badge_attribute", "domain", "customer", "subject", "key_file", "org_url",
+                                      "token_file", "base_url"]
+        try s.allowOnly(cloudKeys.union(["name", "kind", "path", "interval", "role_groups"]))
+        var src = Source(name: try s.requiredString("name"), kind: try s.requiredString("kind"), line: s.locator.line(s.path))
+        src.path = try s.string("path")
+        src.interval = try s.duration("interval", default: src.interval)
+        src.roleGroups = try s.stringMap("role_groups")
+        for k in cloudKeys { if let v = try s.string(k) { src.settings[k] = v } }
+        return src
+    }
+
+    func validateDirectory(_ root: TableReader) throws(ConfigError) {
+        var names = Set<String>()
+        for (i, s) in sources.enumerated() {
+            let at = "directory.sources[\(i)]"
+            guard names.insert(s.name).inserted else { throw root.error(at: "\(at).name", "duplicate source name \"\(s.name)\"") }
+            switch s.kind {
+            case "csv":
+                guard s.path != nil else { throw root.error(at: "\(at).path", "a csv source needs path = \"…/people.csv\"") }
+            case "graph", "google", "okta", "scim":
+                throw root.error(at: "\(at).kind", "source kind \"\(s.kind)\" is not available in this build yet; use \"csv\"")
+            default:
+                throw root.error(at: "\(at).kind", "unknown source kind \"\(s.kind)\"; expected graph, google, okta, scim or csv")
+            }
+        }
+    }
+}
