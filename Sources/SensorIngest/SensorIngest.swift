@@ -98,16 +98,23 @@ public final class SensorIngest {
                 payload: Array(payload.prefix(Self.oversizedKeptBytes)), at: now)
             return
         }
-        let uplink: Uplink
+        let messages: [IngestMessage]
         do {
-            switch format {
-            case .milesightGateway: uplink = try MilesightGatewayEnvelope.parse(payload)
-            }
+            messages = try Envelope.parse(format, topic: topic, payload: payload)
         } catch {
             reject(
                 topic: topic, device: "", cause: error.code.name, reason: error.description, payload: payload, at: now)
             return
         }
+        for message in messages {
+            switch message {
+            case .lorawan(let uplink): handle(uplink, topic: topic, payload: payload, at: now)
+            case .reading, .presence: break  // vendor JSON messages: handled as their formats arrive
+            }
+        }
+    }
+
+    private func handle(_ uplink: Uplink, topic: String, payload: [UInt8], at now: Double) {
         if let fCnt = uplink.fCnt {
             let key = UplinkKey(devEUI: uplink.devEUI, fCnt: fCnt, payload: uplink.payload)
             if isDuplicate(key, now: now) {
@@ -267,11 +274,6 @@ public struct Sensor: Equatable, Sendable {
 
 /// The JSON shapes gateways and network servers publish uplinks in. The raw values are the
 /// `format` key of `[[ingest.subscriptions]]` and of registered gateways.
-public enum EnvelopeFormat: String, CaseIterable, Sendable {
-    /// Milesight UG65/UG67/UG56 embedded network server, raw payload forwarding.
-    case milesightGateway = "milesight-gateway"
-}
-
 extension SensorIngest {
     /// What ingest has done since start, for `/metrics` and `status`.
     public struct Counters: Equatable, Sendable {

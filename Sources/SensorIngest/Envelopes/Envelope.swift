@@ -1,0 +1,52 @@
+import FleetJSON
+
+/// How a gateway wraps what its sensors send; the name is what `[[ingest.subscriptions]]` and
+/// registered gateways use.
+public enum EnvelopeFormat: String, CaseIterable, Sendable {
+    /// Milesight UG65/UG67/UG56 embedded network server, raw payload forwarding.
+    case milesightGateway = "milesight-gateway"
+}
+
+/// What one envelope carried, before a claimed sensor's model is applied.
+public enum IngestMessage: Sendable {
+    /// A LoRaWAN uplink, decoded later with the claimed sensor's model.
+    case lorawan(Uplink)
+    /// A message the gateway already split into values (Pressac gateway JSON, Irisys counts).
+    case reading(DeviceMessage)
+    /// Device presence: Irisys status, heartbeats.
+    case presence(device: String, online: Bool, at: Double?)
+}
+
+/// Values a gateway reported for one device, in the vendor's field names plus our measurements.
+public struct DeviceMessage: Sendable, Equatable {
+    /// The device's id as the gateway names it (Pressac sensor id, Irisys serial).
+    public var device: String
+    public var vendor: String
+    public var model: String?
+    public var fields: JSONObject
+    public var measurements: [Measurement]
+    /// Device or gateway time, Unix seconds; nil means receive time.
+    public var measuredAt: Double?
+    /// Identifies a repeat of the same report (retained message, second gateway).
+    public var dedupeKey: String
+
+    public init(device: String, vendor: String, model: String? = nil, fields: JSONObject,
+                measurements: [Measurement], measuredAt: Double?, dedupeKey: String) {
+        self.device = device
+        self.vendor = vendor
+        self.model = model
+        self.fields = fields
+        self.measurements = measurements
+        self.measuredAt = measuredAt
+        self.dedupeKey = dedupeKey
+    }
+}
+
+/// Envelope parsing, pure: bytes from a gateway topic → messages. Errors name the field.
+public enum Envelope {
+    public static func parse(_ format: EnvelopeFormat, topic: String, payload: [UInt8]) throws(DecodeError) -> [IngestMessage] {
+        switch format {
+        case .milesightGateway: return [.lorawan(try MilesightGatewayEnvelope.parse(payload))]
+        }
+    }
+}
