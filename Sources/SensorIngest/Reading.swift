@@ -16,7 +16,27 @@ public enum ReadingKind: String, CaseIterable, Sendable {
     case o3
     /// PIR or seat occupancy: 1 occupied or triggered, 0 idle.
     case occupancy
+    /// Battery charge in % (Milesight) or supply voltage in V (Pressac); the unit says which.
     case battery
+    case nh3
+    case h2s
+    /// People present now, as the device counts them (VS121 people_count_all).
+    case peopleCount = "people_count"
+    /// People who crossed into the counted area during the device's reporting period (a delta).
+    case peopleIn = "people_in"
+    /// People who crossed out of the counted area during the reporting period (a delta).
+    case peopleOut = "people_out"
+    /// Door or window contact: 1 open, 0 closed.
+    case door
+    /// A button event; the value is the device's event code (WS101: 1 short, 2 long, 3 double).
+    case button
+    /// Water leak: 1 leak, 0 dry.
+    case leak
+    /// Electrical current through a clamp, A.
+    case current
+    case power
+    /// Sound level, dBA.
+    case sound
 }
 
 /// The units readings carry. Strings rather than an enum: they are stored and shown as they are.
@@ -34,6 +54,15 @@ public enum ReadingUnit {
     public static let level = "level"
     /// A 0/1 state such as occupancy.
     public static let state = "state"
+    public static let lux = "lx"
+    public static let ampere = "A"
+    public static let watt = "W"
+    public static let volt = "V"
+    public static let decibelA = "dBA"
+    /// A number of people.
+    public static let people = "people"
+    /// A device-defined event code (button presses).
+    public static let event = "event"
 }
 
 /// One value a decoder found, before it is tied to a sensor: the vendor-neutral half of a decode.

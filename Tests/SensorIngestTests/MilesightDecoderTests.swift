@@ -156,6 +156,100 @@ import Testing
         #expect(decoded.measurements.isEmpty)
     }
 
+    /// The normalized readings each model yields, in payload order (`kind=value unit[@time]`).
+    @Test(arguments: [
+        ("VS121", "04C9030800A1", ["people_count=3.0 people", "occupancy=1.0 state"]),
+        ("VS121", "04C90002000005CC02000100", [
+            "people_count=0.0 people", "occupancy=0.0 state", "people_in=2.0 people", "people_out=1.0 people",
+        ]),
+        ("VS133", "05CC0300010008CC09000900", ["people_in=3.0 people", "people_out=1.0 people"]),
+        ("VS133", "20CE00F153650504000200", ["people_in=4.0 people@1700000000", "people_out=2.0 people@1700000000"]),
+        ("VS132", "05CC02000300", ["people_in=2.0 people", "people_out=3.0 people"]),
+        ("VS350", "20CE7B3AF164000B000400", ["people_in=11.0 people@1693530747", "people_out=4.0 people@1693530747"]),
+        ("VS350", "85CCE803E90301", ["people_in=1000.0 people", "people_out=1001.0 people"]),
+        ("VS340", "017562030001", ["battery=98.0 %", "occupancy=1.0 state"]),
+        ("WS301", "030001", ["door=1.0 state"]),
+        ("WS101", "FF2E02", ["button=2.0 event"]),
+        ("DS3604", "FF2E03", ["button=3.0 event"]),
+        ("WS303", "030001", ["leak=1.0 state"]),
+        ("GS301", "047D0100057DFEFF", ["nh3=0.01 ppm"]),
+        ("GS301", "067DE803", ["h2s=1.0 ppm"]),
+        ("AM107", "06651C0079001400", ["light=28.0 lx"]),
+        ("EM320-TH", "20CE9E74466310015D", ["temperature=27.2 °C@1665561758", "humidity=46.5 %RH@1665561758"]),
+        ("EM500-CO2", "20CE00F15365D007F6276400C8",
+         ["co2=2000.0 ppm@1700000000", "pressure=1023.0 hPa@1700000000", "temperature=10.0 °C@1700000000",
+          "humidity=100.0 %RH@1700000000"]),
+        ("WS203", "20CEAE5BA664040024016520CE5C5CA6640301340165", [
+            "occupancy=0.0 state@1688624046", "temperature=29.2 °C@1688624046", "humidity=50.5 %RH@1688624046",
+            "occupancy=1.0 state@1688624220", "temperature=30.8 °C@1688624220", "humidity=50.5 %RH@1688624220",
+        ]),
+    ])
+    func readingsPerModel(model: String, hex: String, expected: [String]) throws {
+        let decoded = try decode(model, hex)
+        let samples = decoded.measurements.map { sample in
+            "\(sample.kind.rawValue)=\(sample.value) \(sample.unit)" + (sample.timestamp.map { "@\(Int($0))" } ?? "")
+        }
+        #expect(samples == expected)
+        #expect(decoded.warnings.isEmpty)
+    }
+
+    @Test func gasSensorWarmingUpIsShownButNotARreading() throws {
+        let decoded = try decode("GS301", "047DFEFF057DFFFF")
+        #expect(decoded.fields == ["nh3": "polarizing", "h2s": "error"])
+        #expect(decoded.measurements.isEmpty)
+    }
+
+    @Test func sameChannelMeansDifferentThingsPerModel() throws {
+        // 03 00 01: occupancy on VS340, magnet on WS301, leak on WS303; FF 2E 01: two button enums.
+        #expect(try decode("VS340", "030001").fields == ["occupancy": "occupied"])
+        #expect(try decode("WS301", "030001").fields == ["magnet_status": "open"])
+        #expect(try decode("WS303", "030001").fields == ["leakage_status": "leak"])
+        #expect(try decode("WS101", "FF2E01").fields == ["button_event": ["status": "short press"]])
+        #expect(try decode("DS3604", "FF2E01").fields == ["button_status": "double_click"])
+    }
+
+    @Test func ds3604ContentEchoesCollectPerTemplateAndSkipLayoutEchoes() throws {
+        // Template 2 (id bits 7-6 = 1), block 1 → text_2; an FB 03 layout echo of 3 bytes is skipped
+        // whole (the vendor decoder would misread what follows it); FF 73 01 → template 2.
+        let decoded = try decode("DS3604", "FB014102486AFB030003AABBCCFF7301")
+        #expect(decoded.fields == ["template_2": ["text_2": "Hj"], "current_template_id": 2])
+        #expect(decoded.warnings.isEmpty)
+    }
+
+    @Test func ds3604ImageEchoStopsWithAWarning() throws {
+        let decoded = try decode("DS3604", "017564FB0200FF")
+        #expect(decoded.fields == ["battery": 100])
+        #expect(decoded.warnings == ["image data echo (FB 02): its layout is not published; stopped with 2 bytes undecoded"])
+    }
+
+    @Test func ds3604ContentLongerThanThePayloadIsTruncated() {
+        let error = #expect(throws: DecodeError.self) { try decode("DS3604", "017564FB010005414243") }
+        #expect(error?.code == .truncated)
+        #expect(error?.offset == 3)
+    }
+
+    @Test func vs121HistoryStopsWithAWarningBecauseItsLayoutIsUnpublished() throws {
+        let decoded = try decode("VS121", "06CD0520CE00F153650102")
+        #expect(decoded.fields == ["people_count_max": 5])
+        #expect(decoded.warnings.count == 1)
+    }
+
+    @Test func vs133DwellAndOcclusionAndChildLines() throws {
+        let decoded = try decode("VS133", "10E4000A001400" + "50FC000101" + "11D205000000")
+        #expect(decoded.fields == [
+            "region_all_avg_dwell": 10, "region_all_max_dwell": 20,
+            "occlusion_alarm": ["node": 1, "status": "triggered"], "line_1_child_total_in": 5,
+        ])
+    }
+
+    @Test func peopleCounterBasicInformation() throws {
+        let decoded = try decode("VS121", "FF0BFFFF0101FF086600B0940976FF090100FF1F1F07004B")
+        #expect(decoded.fields == [
+            "device_status": "on", "protocol_version": 1, "sn": "6600b0940976", "hardware_version": "1.0",
+            "firmware_version": "31.7.0.75",
+        ])
+    }
+
     @Test func randomPayloadsNeverTrap() {
         var generator = SplitMix64(seed: 0x5EED)
         var outcomes = (decoded: 0, failed: 0)
@@ -164,9 +258,9 @@ import Testing
             var payload = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
             // Bias towards known channel ids so the walker goes deep, not just to the first byte.
             if length >= 2, generator.next() % 2 == 0 {
-                payload[0] = [0x03, 0x20, 0xFF, 0x07][Int(generator.next() % 4)]
+                payload[0] = [0x03, 0x20, 0xFF, 0x07, 0x04, 0xFB, 0x05, 0x10][Int(generator.next() % 8)]
             }
-            for model in ["AM307", "AM308", "AM319-HCHO", "AM319-O3"] {
+            for model in Milesight.models.map(\.model) {
                 do {
                     _ = try registry.decode(vendor: "milesight", model: model, fPort: 85, payload: payload)
                     outcomes.decoded += 1

@@ -59,3 +59,34 @@ import Testing
         }
     }
 }
+
+/// Every Milesight uplink vector of `sensor_vectors.json` for the models beyond the AM300 family.
+/// Where the notes flag the documented output as legacy or a vendor error (WS301 tamper,
+/// WS202 daylight, WS203 report type, the TTN VS121 region bug, renamed fields), the expected
+/// object is the current vendor decoder's (`head_decoder_output`), and the test name says so.
+@Suite struct MilesightModelVectorTests {
+    static let vectors = VectorFile.milesightVectors().filter { !$0.model.hasPrefix("AM3") }
+
+    @Test func theVectorFileHoldsEveryMilesightUplinkVector() {
+        // 95 Milesight entries − 8 DS3604 downlinks − 1 gateway downlink − 3 envelopes = 83
+        // uplinks; 14 are AM300 family; three "VS340/VS341" entries count for both models.
+        #expect(Self.vectors.count == 83 - 14 + 3)
+        #expect(Self.vectors.filter(\.legacyDocumented).count == 11)
+    }
+
+    @Test(arguments: vectors)
+    func decodesLikeTheCurrentVendorDecoder(_ vector: MilesightVector) throws {
+        let decoded = try DecoderRegistry.standard.decode(
+            vendor: "milesight", model: vector.model, fPort: vector.fPort, payload: vector.payload)
+        #expect(
+            jsonMatches(.object(decoded.fields), .object(vector.expected)),
+            "\(decoded.fields.serializedForTest) from \(vector.source)")
+        // The TTN EM300-TH example is on fPort 1; it decodes all the same, with a warning.
+        let expectedWarnings = vector.fPort == Milesight.defaultFPort ? 0 : 1
+        #expect(decoded.warnings.count == expectedWarnings, "\(decoded.warnings)")
+    }
+}
+
+extension JSONObject {
+    var serializedForTest: String { JSON.object(self).serialized() }
+}

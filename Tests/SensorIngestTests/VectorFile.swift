@@ -26,7 +26,56 @@ struct AMVector: Sendable, CustomTestStringConvertible {
     }
 }
 
+/// One Milesight uplink entry of `Vectors/sensor_vectors.json`, for one model it applies to.
+struct MilesightVector: Sendable, CustomTestStringConvertible {
+    /// The model the vector is decoded as (a "VS340/VS341" entry yields one vector per model).
+    var model: String
+    /// The entry's own label, e.g. "WS101 (legacy decoder)".
+    var label: String
+    var source: String
+    var payload: [UInt8]
+    var fPort: Int
+    /// The current vendor decoder's output: `expected`, or `head_decoder_output` where the
+    /// documented output is legacy or a vendor error.
+    var expected: JSONObject
+    var legacyDocumented: Bool
+    var notes: String
+
+    var testDescription: String {
+        let hex = Hex.encode(payload).uppercased()
+        return legacyDocumented
+            ? "\(model) \(hex) [documented output is legacy/wrong; asserting current vendor decoder]"
+            : "\(model) \(hex)"
+    }
+}
+
 enum VectorFile {
+    /// Every Milesight uplink vector (hex payloads, not envelopes or downlinks), one per model
+    /// it names: labels such as "WS301 (legacy decoder)" reduce to the model, "VS340/VS341" to both.
+    static func milesightVectors() -> [MilesightVector] {
+        guard let entries = try? entries() else { return [] }
+        return entries.flatMap { entry -> [MilesightVector] in
+            guard entry["vendor"]?.string == "Milesight", entry["direction"] == nil,
+                entry["input_format"]?.string == "hex", let label = entry["model"]?.string,
+                let input = entry["input"]?.string, let payload = Hex.decode(input)
+            else { return [] }
+            let legacy = entry["head_decoder_matches"]?.bool == false
+            let expected = (legacy ? entry["head_decoder_output"] : entry["expected"])?.object ?? JSONObject()
+            let models = String(label.prefix { $0 != " " }).split(separator: "/").map(String.init)
+            return models.map { model in
+                MilesightVector(
+                    model: model, label: label, source: entry["source"]?.string ?? "", payload: payload,
+                    fPort: entry["fPort"]?.int ?? 85, expected: expected, legacyDocumented: legacy,
+                    notes: entry["notes"]?.string ?? "")
+            }
+        }
+    }
+
+    /// Entries of a vendor (`Pressac`, `Irisys`, `ChirpStack`, `The Things Stack`).
+    static func entries(vendor: String) -> [JSON] {
+        ((try? entries()) ?? []).filter { $0["vendor"]?.string == vendor }
+    }
+
     /// All entries, parsed with FleetJSON.
     static func entries() throws -> [JSON] {
         let url =

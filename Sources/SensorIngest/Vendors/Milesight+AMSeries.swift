@@ -42,21 +42,14 @@ extension Milesight {
         var value: MilesightValue { .init(name: name, encoding: .u16, divisor: 100, kind: kind, unit: unit) }
     }
 
-    private static let battery = MilesightValue(
-        name: "battery", encoding: .u8, kind: .battery, unit: ReadingUnit.percent)
-    private static let temperature = MilesightValue(
-        name: "temperature", encoding: .i16, divisor: 10, kind: .temperature, unit: ReadingUnit.celsius)
     private static let pir = MilesightValue(
         name: "pir", encoding: .u8, labels: [0: "idle", 1: "trigger"], kind: .occupancy, unit: ReadingUnit.state)
     private static let lightLevel = MilesightValue(
         name: "light_level", encoding: .u8, kind: .light, unit: ReadingUnit.level)
-    private static let co2 = MilesightValue(name: "co2", encoding: .u16, kind: .co2, unit: ReadingUnit.ppm)
     private static let tvocIAQ = MilesightValue(
         name: "tvoc", encoding: .u16, divisor: 100, kind: .tvoc, unit: ReadingUnit.iaq)
     private static let tvocMass = MilesightValue(
         name: "tvoc", encoding: .u16, kind: .tvoc, unit: ReadingUnit.microgramsPerCubicMetre)
-    private static let pressure = MilesightValue(
-        name: "pressure", encoding: .u16, divisor: 10, kind: .pressure, unit: ReadingUnit.hectopascal)
     private static let pm2_5 = MilesightValue(
         name: "pm2_5", encoding: .u16, kind: .pm2_5, unit: ReadingUnit.microgramsPerCubicMetre)
     private static let pm10 = MilesightValue(
@@ -70,9 +63,7 @@ extension Milesight {
         var live: [MilesightChannel] = [
             .init(id: 0x01, type: 0x75, values: [battery]),
             .init(id: 0x03, type: 0x67, values: [temperature]),
-            .init(id: 0x04, type: 0x68, values: [
-                .init(name: "humidity", encoding: .u8, divisor: 2, kind: .humidity, unit: ReadingUnit.relativeHumidity)
-            ]),
+            .init(id: 0x04, type: 0x68, values: [humidity]),
             .init(id: 0x05, type: 0x00, values: [pir]),
             .init(id: 0x06, type: 0xCB, values: [lightLevel]),
             .init(id: 0x07, type: 0x7D, values: [co2]),
@@ -91,8 +82,7 @@ extension Milesight {
 
         func record(tvoc: MilesightValue) -> [MilesightValue] {
             var values: [MilesightValue] = [
-                .init(name: "timestamp", encoding: .u32, isTimestamp: true),
-                temperature, historyHumidity, pir, lightLevel, co2, tvoc, pressure,
+                timestamp, temperature, historyHumidity, pir, lightLevel, co2, tvoc, pressure,
             ]
             if particles { values += [pm2_5, pm10] }
             if let gas { values.append(gas.value) }
