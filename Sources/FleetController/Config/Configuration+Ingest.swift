@@ -1,7 +1,7 @@
 /// `[[sensors]]` and `[[ingest.subscriptions]]`.
 extension Configuration {
     static let ingestTopLevelKeys: Set<String> = ["sensors", "ingest"]
-    static let ingestFormats = ["milesight-gateway"]
+    static let ingestFormats = ["milesight-gateway", "chirpstack-v4", "tts-v3"]
 
     mutating func readIngest(_ root: TableReader) throws(ConfigError) {
         for s in try root.tables("sensors") {

@@ -5,6 +5,10 @@ import FleetJSON
 public enum EnvelopeFormat: String, CaseIterable, Sendable {
     /// Milesight UG65/UG67/UG56 embedded network server, raw payload forwarding.
     case milesightGateway = "milesight-gateway"
+    /// ChirpStack v4 MQTT integration, JSON encoding (`application/+/device/+/event/up`).
+    case chirpstackV4 = "chirpstack-v4"
+    /// The Things Stack v3 MQTT integration (`v3/+/devices/+/up`).
+    case ttsV3 = "tts-v3"
 }
 
 /// What one envelope carried, before a claimed sensor's model is applied.
@@ -47,6 +51,8 @@ public enum Envelope {
     public static func parse(_ format: EnvelopeFormat, topic: String, payload: [UInt8]) throws(DecodeError) -> [IngestMessage] {
         switch format {
         case .milesightGateway: return [.lorawan(try MilesightGatewayEnvelope.parse(payload))]
+        case .chirpstackV4: return try ChirpStackEnvelope.parse(topic: topic, payload).map { [.lorawan($0)] } ?? []
+        case .ttsV3: return try TTSEnvelope.parse(topic: topic, payload).map { [.lorawan($0)] } ?? []
         }
     }
 }
