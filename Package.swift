@@ -46,7 +46,7 @@ let package = Package(
         ),
         .target(
             name: "DevicePairing",
-            dependencies: ["FleetLoop", "FleetStore", "MQTTBridge", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FleetLoop", "FleetStore", "FleetJSON", "MQTTBridge", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -81,6 +81,9 @@ let package = Package(
             dependencies: ["FleetLoop", "CFleetShims"],
             swiftSettings: strict
         ),
+        // A local Microsoft Graph for directory tests and benchmarks (HTTPServer on the loop).
+        .target(name: "GraphStandIn", dependencies: ["FleetLoop", "FleetJSON"], path: "Tests/GraphStandIn",
+                swiftSettings: strict),
         .testTarget(name: "FleetLoopTests", dependencies: ["FleetLoop", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetJSONTests", dependencies: ["FleetJSON"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], swiftSettings: strict),
@@ -88,12 +91,19 @@ let package = Package(
         .testTarget(
             name: "DirectoryCacheTests",
             dependencies: [
-                "DirectoryCache", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport",
+                "DirectoryCache", "FleetJSON", "FleetStore", "FleetLoop", "FleetTestSupport", "GraphStandIn",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "DevicePairingTests", dependencies: ["DevicePairing", "FleetTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DevicePairingTests",
+            dependencies: [
+                "DevicePairing", "FleetJSON", "FleetLoop", "FleetStore", "MQTTBridge", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SensorIngestTests",
             dependencies: [
@@ -105,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetControllerTests",
-            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport", "CFleetShims"],
+            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport", "CFleetShims", "GraphStandIn", "FleetLoop"],
             swiftSettings: strict
         ),
     ]

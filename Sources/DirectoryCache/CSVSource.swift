@@ -70,7 +70,7 @@ public final class CSVSource: DirectorySource {
 
 /// Reads a whole (small) file. Outside the class so `read` is the C function, not the
 /// ``DirectorySource`` method.
-private func readWholeFile(_ path: String, label: String, maxBytes: Int) throws(DirectoryError) -> [UInt8] {
+func readWholeFile(_ path: String, label: String, maxBytes: Int) throws(DirectoryError) -> [UInt8] {
     func failure(_ verb: String) -> DirectoryError {
         DirectoryError(.unreadable, file: label, reason: "cannot \(verb) \(path): \(String(cString: strerror(errno)))")
     }

@@ -17,6 +17,10 @@ import Logging
 /// ```
 public final class DirectoryCache {
     public let store: DirectoryStore
+    /// Snapshots of held runs by run id, until confirmed or replaced. In memory on purpose: a
+    /// confirmation applies exactly the answer the admin looked at, and after a restart the
+    /// admin re-runs the sync and confirms what the source says now.
+    var held: [Int64: DirectorySnapshot] = [:]
     public var policy: AuthorizationPolicy
     public var rules: SyncRules
     let clock: any Clock
@@ -46,13 +50,24 @@ public final class DirectoryCache {
     }
 
     /// Reads any source and runs the same rules; `completion` gets the recorded run (at once for
-    /// file sources, later on the loop for network ones).
+    /// file sources, later on the loop for network ones). Returns the run as started (`running`),
+    /// so an API can name it before it ends.
+    @discardableResult
     public func sync(
         source: any DirectorySource, force: Bool = false, completion: @escaping (SyncRunResult) -> Void = { _ in }
-    ) {
+    ) -> SyncRun {
         let run = beginRun(source: source.name)
         source.read { [self] read in
             completion(finishSync(run, read: read, force: force, detail: nil))
+        }
+        return run
+    }
+
+    /// Reads a source and plans against the cache without applying or recording anything
+    /// (`sync plan`); the plan carries the verdict a real run would get.
+    public func plan(source: any DirectorySource, completion: @escaping (Result<SyncPlan, DirectoryError>) -> Void) {
+        source.read { [self] read in
+            completion(read.flatMap { snapshot in Result { () throws(DirectoryError) in try plan(snapshot) } })
         }
     }
 
@@ -77,6 +92,7 @@ public final class DirectoryCache {
         let source = run.source
         var plan: SyncPlan?
         var failure: DirectoryError?
+        var heldSnapshot: DirectorySnapshot?
         do throws(DirectoryError) {
             let snapshot = try read.get()
             let made = try self.plan(snapshot, force: force)
@@ -89,6 +105,7 @@ public final class DirectoryCache {
             case .held(let reason):
                 run.status = .held
                 run.reason = reason
+                heldSnapshot = snapshot
             case .failed(let reason):
                 run.status = .failed
                 run.reason = reason
@@ -101,6 +118,9 @@ public final class DirectoryCache {
         run.finishedAt = clock.unixTime
         do throws(DirectoryError) {
             run.id = try store.recordRun(run)
+            // Only the newest held answer of a source can be confirmed; a newer run replaces it.
+            held = held.filter { $0.value.source != source }
+            if let heldSnapshot, let id = run.id { held[id] = heldSnapshot }
         } catch {
             logger.error("directory sync run could not be recorded", metadata: [
                 "source": "\(source)", "error": "\(error)",

@@ -21,6 +21,22 @@ public struct DirectoryError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let duplicate = Code(rawValue: "duplicate")
         /// SQLite refused an operation on `directory.sqlite`.
         public static let store = Code(rawValue: "store")
+        /// The source could not be reached (DNS, connect, TLS, timeout).
+        public static let network = Code(rawValue: "network")
+        /// The source refused our credentials or the app lacks a permission.
+        public static let credentials = Code(rawValue: "credentials")
+        /// The source kept throttling until the run gave up.
+        public static let throttled = Code(rawValue: "throttled")
+        /// The source answered with an error or a body we cannot read.
+        public static let upstream = Code(rawValue: "upstream")
+        /// A configured role group is missing, ambiguous or unusable.
+        public static let roleGroup = Code(rawValue: "role_group")
+        /// The thing asked for does not exist.
+        public static let notFound = Code(rawValue: "not_found")
+        /// The request does not fit the current state (a run that is not held …).
+        public static let conflict = Code(rawValue: "conflict")
+        /// The source's change token expired: read everything again.
+        public static let resyncRequired = Code(rawValue: "resync_required")
 
         public var description: String { rawValue }
     }
@@ -38,6 +54,8 @@ public struct DirectoryError: Error, Sendable, Equatable, CustomStringConvertibl
     public var operation: String?
     /// SQLite's result code, for store errors.
     public var resultCode: Int32?
+    /// The HTTP status a network source answered with, for upstream errors.
+    public var httpStatus: Int?
 
     public init(
         _ code: Code, file: String? = nil, line: Int? = nil, column: String? = nil, reason: String,
@@ -52,6 +70,12 @@ public struct DirectoryError: Error, Sendable, Equatable, CustomStringConvertibl
         self.resultCode = resultCode
     }
 
+    /// An error of a network source: `operation` names the request ("GET groups").
+    public init(_ code: Code, operation: String, reason: String, httpStatus: Int? = nil) {
+        self.init(code, reason: reason, operation: operation)
+        self.httpStatus = httpStatus
+    }
+
     public var description: String {
         var place = ""
         if let file { place = file }
@@ -60,6 +84,7 @@ public struct DirectoryError: Error, Sendable, Equatable, CustomStringConvertibl
         var text = place.isEmpty ? "" : place + ": "
         if let column { text += "column \(column): " }
         text += reason
+        if let httpStatus { text += " [http \(httpStatus)]" }
         if let resultCode { text += " [sqlite \(resultCode)]" }
         return text
     }

@@ -27,6 +27,15 @@ extension DirectoryStore {
         }
     }
 
+    /// One run by id.
+    public func run(id: Int64) throws(DirectoryError) -> SyncRun? {
+        let rows = try Self.wrap("run") { () throws(StoreError) in
+            try db.query("SELECT id, source, status, reason, started_at, finished_at, counts FROM sync_runs WHERE id = ?",
+                [.integer(id)])
+        }
+        return rows.compactMap(Self.syncRun(from:)).first
+    }
+
     /// The newest runs first, of one source or all.
     public func runs(limit: Int = 50, source: String? = nil) throws(DirectoryError) -> [SyncRun] {
         let bounded = Int64(min(max(limit, 1), 1000))
@@ -39,14 +48,16 @@ extension DirectoryStore {
                 try db.query("SELECT \(columns) FROM sync_runs ORDER BY id DESC LIMIT ?", [.integer(bounded)])
             }
         }
-        return rows.compactMap { row in
-            guard let id = row.int64(0), let source = row.text(1),
-                let status = row.text(2).flatMap(SyncRun.Status.init(rawValue:)), let startedAt = row.double(4)
-            else { return nil }
-            let counts = row.text(6).flatMap { try? JSON.parse($0) } ?? [:]
-            return SyncRun(id: id, source: source, status: status, reason: row.text(3), startedAt: startedAt,
-                finishedAt: row.double(5), counts: counts)
-        }
+        return rows.compactMap(Self.syncRun(from:))
+    }
+
+    static func syncRun(from row: Row) -> SyncRun? {
+        guard let id = row.int64(0), let source = row.text(1),
+            let status = row.text(2).flatMap(SyncRun.Status.init(rawValue:)), let startedAt = row.double(4)
+        else { return nil }
+        let counts = row.text(6).flatMap { try? JSON.parse($0) } ?? [:]
+        return SyncRun(id: id, source: source, status: status, reason: row.text(3), startedAt: startedAt,
+            finishedAt: row.double(5), counts: counts)
     }
 
     // MARK: - Last successful sync

@@ -39,6 +39,7 @@ public struct SyncRun: Sendable, Equatable {
             "reason": JSON(reason),
             "started_at": JSON(startedAt),
             "finished_at": finishedAt.map { JSON($0) } ?? .null,
+            "duration_s": finishedAt.map { JSON(((max(0, $0 - startedAt)) * 1000).rounded() / 1000) } ?? .null,
             "counts": counts,
         ]
     }
