@@ -23,14 +23,24 @@ public final class SensorIngest {
     static let deadLettersKept = 10_000
 
     /// What has happened since start; never reset.
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
+    /// Called after each successful flush with the readings it stored (derived ones included),
+    /// for the MQTT export.
+    public var onCommitted: (([Reading]) -> Void)?
+    /// Called after a flush when a resource's people count or occupied state changed.
+    public var onOccupancyChanged: ((_ resource: String, _ state: OccupancyTracker.State) -> Void)?
 
-    private let store: TelemetryStore
-    private let clock: any Clock
-    private let logger: Logger
-    private let registry: DecoderRegistry
+    let store: TelemetryStore
+    let clock: any Clock
+    let logger: Logger
+    let registry: DecoderRegistry
     private let dedupeWindow: Double
-    private var claimedSensors: [String: (sensor: Sensor, decoder: any SensorDecoder)] = [:]
+    var claimedSensors: [String: ClaimedSensor] = [:]
+    /// Devices claimed in the config file: the API may not delete them.
+    var configClaims: Set<String> = []
+    var permit: PermitWindow?
+    var occupancy: OccupancyTracker
+    private var occupancyShown: [String: OccupancyTracker.State] = [:]
     private var pending = TelemetryBatch()
     private var pendingSeen: Set<UplinkKey> = []
     private var pendingDiscovered: [String: Int] = [:]
@@ -42,43 +52,23 @@ public final class SensorIngest {
     ///   - dedupeWindow: seconds an uplink's (DevEUI, fCnt, payload) stays known. Copies arrive
     ///     within seconds, gateway replays after an outage within hours; a device that rejoins
     ///     restarts its counter, so the window must not be endless.
+    ///   - dayOf: the local calendar day (`yyyymmdd`) of a Unix time, where people counts restart.
     public init(
         store: TelemetryStore, clock: any Clock, logger: Logger, registry: DecoderRegistry = .standard,
-        dedupeWindow: Double = 6 * 3600
+        dedupeWindow: Double = 6 * 3600, dayOf: @escaping (Double) -> Int = OccupancyTracker.localDay
     ) {
         self.store = store
         self.clock = clock
         self.logger = logger
         self.registry = registry
         self.dedupeWindow = dedupeWindow
-    }
-
-    // MARK: - Sensors
-
-    /// Claims a sensor: its uplinks are decoded with its model from now on. Claiming again
-    /// replaces the earlier claim.
-    ///
-    /// - Throws: ``DecodeError`` for an unknown vendor or model, or a DevEUI that is not 16 hex digits.
-    public func claim(_ sensor: Sensor) throws(DecodeError) {
-        guard let devEUI = Uplink.canonicalDevEUI(sensor.devEUI) else {
-            throw DecodeError(.invalidField, field: "devEUI", reason: "'\(sensor.devEUI)' is not 16 hex digits")
+        occupancy = OccupancyTracker(dayOf: dayOf)
+        do {
+            occupancy.restore(try store.occupancyDays())
+        } catch {
+            logger.warning("cannot read stored people counts; they start at zero", metadata: ["error": "\(error)"])
         }
-        let decoder = try registry.decoder(vendor: sensor.vendor, model: sensor.model)
-        var claimed = sensor
-        claimed.devEUI = devEUI
-        claimed.vendor = decoder.vendor
-        claimed.model = decoder.model
-        claimedSensors[devEUI] = (claimed, decoder)
     }
-
-    /// Stops decoding a sensor; its uplinks count as unknown again.
-    public func unclaim(devEUI: String) {
-        guard let devEUI = Uplink.canonicalDevEUI(devEUI) else { return }
-        claimedSensors[devEUI] = nil
-    }
-
-    /// The claimed sensors, with canonical DevEUIs and model names, sorted by DevEUI.
-    public var sensors: [Sensor] { claimedSensors.values.map(\.sensor).sorted { $0.devEUI < $1.devEUI } }
 
     /// Readings waiting for the next ``flush()``.
     public var pendingReadings: Int { pending.readings.count }
@@ -106,27 +96,37 @@ public final class SensorIngest {
                 topic: topic, device: "", cause: error.code.name, reason: error.description, payload: payload, at: now)
             return
         }
+        take(messages, topic: topic, payload: payload, at: now)
+    }
+
+    /// The messages of one envelope; internal so tests can feed formats that are not wired yet.
+    func take(_ messages: [IngestMessage], topic: String, payload: [UInt8], at now: Double) {
         for message in messages {
             switch message {
             case .lorawan(let uplink): handle(uplink, topic: topic, payload: payload, at: now)
-            case .reading, .presence: break  // vendor JSON messages: handled as their formats arrive
+            case .reading(let report): handle(report, topic: topic, payload: payload, at: now)
+            case .presence(let device, let online, let at):
+                counters.presence += 1
+                pending.presence.append(.init(device: device, online: online, at: at ?? now))
             }
         }
     }
 
     private func handle(_ uplink: Uplink, topic: String, payload: [UInt8], at now: Double) {
-        if let fCnt = uplink.fCnt {
-            let key = UplinkKey(devEUI: uplink.devEUI, fCnt: fCnt, payload: uplink.payload)
-            if isDuplicate(key, now: now) {
-                counters.duplicates += 1
-                return
-            }
-            pendingSeen.insert(key)
-            pending.seen.append(.init(key: key, at: now))
+        if let fCnt = uplink.fCnt, isDuplicate(UplinkKey(devEUI: uplink.devEUI, fCnt: fCnt, payload: uplink.payload), now: now) {
+            return
         }
-        guard let (sensor, decoder) = claimedSensors[uplink.devEUI] else {
+        guard let claimed = claimedSensors[uplink.devEUI] ?? claimByPermit(uplink, at: now) else {
             counters.unknownDevice += 1
-            discovered(uplink, topic: topic, at: now)
+            discovered(
+                device: uplink.devEUI, vendor: nil, hint: uplink.deviceName, topic: topic, payload: uplink.payload, at: now)
+            return
+        }
+        guard let decoder = claimed.decoder else {
+            reject(
+                topic: topic, device: uplink.devEUI, cause: "no-decoder",
+                reason: "no LoRaWAN decoder for \(claimed.sensor.vendor) \(claimed.sensor.model); claim it with a model "
+                    + "`fleet-controller decode` knows", payload: payload, at: now)
             return
         }
         let decoded: DecodedUplink
@@ -144,12 +144,33 @@ public final class SensorIngest {
             logOnce(key: uplink.devEUI + "|warning|" + warning, level: .notice, "decoded partially: \(warning)",
                     metadata: ["device": "\(uplink.devEUI)", "model": "\(decoder.model)"])
         }
+        let sensor = claimed.sensor
         pending.readings += decoded.readings(
             sensor: sensor.devEUI, resource: sensor.resource, measuredAt: uplink.receivedAt ?? now, receivedAt: now)
     }
 
+    /// A report a gateway decoded itself (Pressac JSON, Irisys counts): deduplicated by its key,
+    /// then stored under the claim's resource.
+    private func handle(_ report: DeviceMessage, topic: String, payload: [UInt8], at now: Double) {
+        if isDuplicate(UplinkKey(device: report.device, dedupeKey: report.dedupeKey), now: now) { return }
+        guard let claimed = claimedSensors[report.device] ?? claimByPermit(report, at: now) else {
+            counters.unknownDevice += 1
+            discovered(device: report.device, vendor: report.vendor, hint: report.model, topic: topic, payload: payload, at: now)
+            return
+        }
+        let measuredAt = report.measuredAt ?? now
+        for sample in report.measurements where sample.value.isFinite {
+            pending.readings.append(Reading(
+                sensor: report.device, resource: claimed.sensor.resource, kind: sample.kind, value: sample.value,
+                unit: sample.unit, timestamp: sample.timestamp ?? measuredAt, receivedAt: now))
+        }
+    }
+
     /// Commits everything buffered since the last flush in one transaction and returns the number
     /// of readings written. The daemon calls it once per loop tick and once at shutdown.
+    ///
+    /// Before the commit, counter readings update the people count per resource; a changed count
+    /// is stored with the batch and as a derived `people_count` reading (sensor `derived`).
     ///
     /// On a database error the batch is kept for the next call (readings beyond
     /// `maxPendingReadings` are dropped oldest first and counted), and the error is logged once
@@ -159,10 +180,12 @@ public final class SensorIngest {
         let now = clock.unixTime
         var written = 0
         if !pending.isEmpty {
+            deriveOccupancy(now: now)
             do {
                 try store.commit(pending)
                 written = pending.readings.count
                 counters.stored += written
+                let committed = pending
                 pending = TelemetryBatch()
                 pendingSeen.removeAll(keepingCapacity: true)
                 pendingDiscovered.removeAll(keepingCapacity: true)
@@ -170,6 +193,8 @@ public final class SensorIngest {
                     storeFailing = false
                     logger.notice("telemetry store writable again")
                 }
+                if !committed.readings.isEmpty { onCommitted?(committed.readings) }
+                announceOccupancy(now: now)
             } catch {
                 counters.storeErrors += 1
                 if !storeFailing {
@@ -196,39 +221,88 @@ public final class SensorIngest {
         return written
     }
 
+    /// Runs counters through the tracker; only readings not yet applied (a failed commit keeps
+    /// its batch, and its counts must not be added twice) are looked at.
+    private func deriveOccupancy(now: Double) {
+        var changed: [String: OccupancyTracker.Day] = [:]
+        for day in occupancy.rollOver(now: now) { changed[day.resource] = day }
+        for index in pending.occupancyApplied..<pending.readings.count {
+            if let day = occupancy.apply(pending.readings[index]) { changed[day.resource] = day }
+        }
+        pending.occupancyApplied = pending.readings.count
+        guard !changed.isEmpty else { return }
+        pending.occupancy += changed.values.sorted { $0.resource < $1.resource }
+        if let kind = ReadingKind(rawValue: "people_count") {
+            for day in changed.values.sorted(by: { $0.resource < $1.resource }) {
+                pending.readings.append(Reading(
+                    sensor: "derived", resource: day.resource, kind: kind, value: Double(day.people), unit: "people",
+                    timestamp: day.updatedAt, receivedAt: now))
+            }
+            pending.occupancyApplied = pending.readings.count
+        }
+    }
+
+    private func announceOccupancy(now: Double) {
+        for resource in occupancy.resources {
+            let state = occupancy.state(of: resource, now: now)
+            guard occupancyShown[resource] != state else { continue }
+            occupancyShown[resource] = state
+            onOccupancyChanged?(resource, state)
+        }
+    }
+
+    /// People count and occupied state of a resource, for the API.
+    public func occupancyState(of resource: String) -> OccupancyTracker.State {
+        occupancy.state(of: resource, now: clock.unixTime)
+    }
+
+    /// Resources with counters or presence sensors.
+    public var occupancyResources: [String] { occupancy.resources }
+
     // MARK: - Helpers
 
+    /// Whether `key` was taken already; if not, it is taken now (counted when it was).
     private func isDuplicate(_ key: UplinkKey, now: Double) -> Bool {
-        if pendingSeen.contains(key) { return true }
-        do {
-            return try store.isDuplicate(key, since: now - dedupeWindow)
-        } catch {
-            // Storing a copy twice beats losing an uplink.
-            logOnce(key: "store|isDuplicate", level: .warning, "duplicate check failed: \(error)", metadata: [:])
-            return false
+        var known = pendingSeen.contains(key)
+        if !known {
+            do {
+                known = try store.isDuplicate(key, since: now - dedupeWindow)
+            } catch {
+                // Storing a copy twice beats losing an uplink.
+                logOnce(key: "store|isDuplicate", level: .warning, "duplicate check failed: \(error)", metadata: [:])
+            }
         }
+        if known {
+            counters.duplicates += 1
+            return true
+        }
+        pendingSeen.insert(key)
+        pending.seen.append(.init(key: key, at: now))
+        return false
     }
 
-    private func discovered(_ uplink: Uplink, topic: String, at now: Double) {
-        if let index = pendingDiscovered[uplink.devEUI] {
+    private func discovered(
+        device: String, vendor: String?, hint: String?, topic: String, payload: [UInt8], at now: Double
+    ) {
+        if let index = pendingDiscovered[device] {
             pending.discovered[index].count += 1
             pending.discovered[index].lastSeen = now
-            pending.discovered[index].lastPayload = uplink.payload
+            pending.discovered[index].lastPayload = payload
             pending.discovered[index].lastTopic = topic
-            pending.discovered[index].deviceName = uplink.deviceName ?? pending.discovered[index].deviceName
+            pending.discovered[index].deviceName = hint ?? pending.discovered[index].deviceName
         } else {
-            pendingDiscovered[uplink.devEUI] = pending.discovered.count
+            pendingDiscovered[device] = pending.discovered.count
             pending.discovered.append(
                 DiscoveredDevice(
-                    devEUI: uplink.devEUI, firstSeen: now, lastSeen: now, count: 1, lastPayload: uplink.payload,
-                    lastTopic: topic, deviceName: uplink.deviceName))
+                    devEUI: device, firstSeen: now, lastSeen: now, count: 1, lastPayload: payload, lastTopic: topic,
+                    deviceName: hint, vendor: vendor))
         }
         logOnce(
-            key: uplink.devEUI + "|unknown", level: .info, "uplink from an unclaimed device",
-            metadata: ["device": "\(uplink.devEUI)", "name": "\(uplink.deviceName ?? "")", "topic": "\(topic)"])
+            key: device + "|unknown", level: .info, "message from an unclaimed device",
+            metadata: ["device": "\(device)", "name": "\(hint ?? "")", "topic": "\(topic)"])
     }
 
-    private func reject(
+    func reject(
         topic: String, device: String, cause: String, reason: String, payload: [UInt8], at now: Double
     ) {
         counters.deadLettered += 1
@@ -241,7 +315,7 @@ public final class SensorIngest {
 
     /// Logs the first occurrence of `key` only: a misconfigured sensor repeats its fault with
     /// every uplink, and one line per fault says as much as a thousand.
-    private func logOnce(key: String, level: Logger.Level, _ message: String, metadata: Logger.Metadata) {
+    func logOnce(key: String, level: Logger.Level, _ message: String, metadata: Logger.Metadata) {
         guard !logged.contains(key) else { return }
         // Bounded so that a flood of distinct devices cannot grow it without limit; past the
         // bound faults are simply logged again.
@@ -263,17 +337,18 @@ public struct Sensor: Equatable, Sendable {
     public var model: String
     /// Where it is, e.g. `hq/3/3.14`; readings carry it.
     public var resource: String
+    /// What a display shows as the room's name (DS3604); nil means the resource's last segment.
+    public var name: String?
 
-    public init(devEUI: String, vendor: String, model: String, resource: String) {
+    public init(devEUI: String, vendor: String, model: String, resource: String, name: String? = nil) {
         self.devEUI = devEUI
         self.vendor = vendor
         self.model = model
         self.resource = resource
+        self.name = name
     }
 }
 
-/// The JSON shapes gateways and network servers publish uplinks in. The raw values are the
-/// `format` key of `[[ingest.subscriptions]]` and of registered gateways.
 extension SensorIngest {
     /// What ingest has done since start, for `/metrics` and `status`.
     public struct Counters: Equatable, Sendable {
@@ -295,6 +370,10 @@ extension SensorIngest {
         public var storeErrors = 0
         /// Readings dropped because the database stayed unwritable while the buffer filled.
         public var dropped = 0
+        /// Presence reports (online/offline) recorded.
+        public var presence = 0
+        /// Devices claimed by an open permit window.
+        public var permitClaims = 0
 
         public init() {}
     }

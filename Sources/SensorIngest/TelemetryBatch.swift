@@ -17,6 +17,12 @@ public struct UplinkKey: Hashable, Sendable {
         }
         self.payloadHash = Int64(bitPattern: hash)
     }
+
+    /// A report a gateway decoded itself, keyed by what identifies its repeats (Irisys: register
+    /// and time; Pressac: time and values). Frame counter -1 keeps it apart from LoRaWAN keys.
+    public init(device: String, dedupeKey: String) {
+        self.init(devEUI: device, fCnt: -1, payload: Array(dedupeKey.utf8))
+    }
 }
 
 /// A message that could not be used, with why.
@@ -47,11 +53,14 @@ public struct DiscoveredDevice: Equatable, Sendable {
     public var lastTopic: String
     /// The network server's name for it, often its model (`EM300-TH`): a hint for the installer.
     public var deviceName: String?
+    /// The vendor when the envelope says (gateway JSON); nil for LoRaWAN uplinks.
+    public var vendor: String?
 
     public init(
         devEUI: String, firstSeen: Double, lastSeen: Double, count: Int, lastPayload: [UInt8], lastTopic: String,
-        deviceName: String?
+        deviceName: String?, vendor: String? = nil
     ) {
+        self.vendor = vendor
         self.devEUI = devEUI
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
@@ -74,20 +83,44 @@ public struct TelemetryBatch: Sendable {
         }
     }
 
+    /// A device's online state at a time (Irisys status, Last Will, heartbeats).
+    public struct Presence: Equatable, Sendable {
+        public var device: String
+        public var online: Bool
+        public var at: Double
+
+        public init(device: String, online: Bool, at: Double) {
+            self.device = device
+            self.online = online
+            self.at = at
+        }
+    }
+
     public var readings: [Reading]
     public var seen: [Seen]
     public var deadLetters: [DeadLetter]
     /// One entry per device: counts of the same device within a batch are added up first.
     public var discovered: [DiscoveredDevice]
+    public var presence: [Presence]
+    /// The latest people count per resource that changed in this batch.
+    public var occupancy: [OccupancyTracker.Day]
+    /// How many of `readings` the occupancy tracker has seen (a failed commit is retried whole).
+    var occupancyApplied = 0
 
     public init(
-        readings: [Reading] = [], seen: [Seen] = [], deadLetters: [DeadLetter] = [], discovered: [DiscoveredDevice] = []
+        readings: [Reading] = [], seen: [Seen] = [], deadLetters: [DeadLetter] = [], discovered: [DiscoveredDevice] = [],
+        presence: [Presence] = [], occupancy: [OccupancyTracker.Day] = []
     ) {
         self.readings = readings
         self.seen = seen
         self.deadLetters = deadLetters
         self.discovered = discovered
+        self.presence = presence
+        self.occupancy = occupancy
     }
 
-    public var isEmpty: Bool { readings.isEmpty && seen.isEmpty && deadLetters.isEmpty && discovered.isEmpty }
+    public var isEmpty: Bool {
+        readings.isEmpty && seen.isEmpty && deadLetters.isEmpty && discovered.isEmpty && presence.isEmpty
+            && occupancy.isEmpty
+    }
 }

@@ -78,6 +78,68 @@ public final class TelemetryStore {
                     device_name TEXT
                 ) WITHOUT ROWID;
                 """),
+        Migration(
+            "telemetry-v2",
+            """
+                -- Claims made by installers (API, CLI, permit window). Config claims are not stored:
+                -- the file is their source of truth and wins over a row here.
+                CREATE TABLE claims (
+                    device TEXT PRIMARY KEY,
+                    vendor TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    name TEXT,
+                    origin TEXT NOT NULL,
+                    claimed_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                -- The last presence report per device (Irisys status, Last Will).
+                CREATE TABLE presence (
+                    device TEXT PRIMARY KEY,
+                    online INTEGER NOT NULL,
+                    at REAL NOT NULL,
+                    reports INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Aggregates per sensor, kind and bucket (900 s, 3600 s), merged once per flush.
+                CREATE TABLE rollups (
+                    sensor TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    bucket INTEGER NOT NULL,
+                    start REAL NOT NULL,
+                    resource TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    v_min REAL NOT NULL,
+                    v_max REAL NOT NULL,
+                    v_sum REAL NOT NULL,
+                    v_last REAL NOT NULL,
+                    last_ts REAL NOT NULL,
+                    PRIMARY KEY (sensor, kind, bucket, start)
+                ) WITHOUT ROWID;
+                CREATE INDEX rollups_by_start ON rollups (bucket, start);
+
+                -- How far each export sink got, as the last reading id it delivered.
+                CREATE TABLE export_cursor (
+                    sink TEXT PRIMARY KEY,
+                    last_id INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- People in each resource today (in minus out, never below zero).
+                CREATE TABLE occupancy (
+                    resource TEXT PRIMARY KEY,
+                    day INTEGER NOT NULL,
+                    people INTEGER NOT NULL,
+                    updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+
+                ALTER TABLE discovered_devices ADD COLUMN vendor TEXT;
+                """),
     ]
 
     // MARK: - Writing
@@ -97,6 +159,7 @@ public final class TelemetryStore {
                         .real(reading.value), .text(reading.unit), .real(reading.timestamp), .real(reading.receivedAt),
                     ])
             }
+            try writeRollups(batch.readings)
             for seen in batch.seen {
                 try db.execute(
                     "INSERT OR REPLACE INTO uplinks_seen (dev_eui, f_cnt, payload_hash, seen_at) VALUES (?, ?, ?, ?)",
@@ -104,6 +167,25 @@ public final class TelemetryStore {
                         .text(seen.key.devEUI), .integer(Int64(seen.key.fCnt)), .integer(seen.key.payloadHash),
                         .real(seen.at),
                     ])
+            }
+            for report in batch.presence {
+                try db.execute(
+                    """
+                    INSERT INTO presence (device, online, at, reports) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (device) DO UPDATE SET online = excluded.online, at = excluded.at,
+                        reports = reports + 1
+                    WHERE excluded.at >= presence.at
+                    """,
+                    [.text(report.device), .integer(report.online ? 1 : 0), .real(report.at)])
+            }
+            for day in batch.occupancy {
+                try db.execute(
+                    """
+                    INSERT INTO occupancy (resource, day, people, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (resource) DO UPDATE SET day = excluded.day, people = excluded.people,
+                        updated_at = excluded.updated_at
+                    """,
+                    [.text(day.resource), .integer(Int64(day.day)), .integer(Int64(day.people)), .real(day.updatedAt)])
             }
             for letter in batch.deadLetters {
                 try db.execute(
@@ -124,16 +206,17 @@ public final class TelemetryStore {
                 try db.execute(
                     """
                     INSERT INTO discovered_devices
-                        (dev_eui, first_seen, last_seen, count, last_payload, last_topic, device_name)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                        (dev_eui, first_seen, last_seen, count, last_payload, last_topic, device_name, vendor)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (dev_eui) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count,
                         last_payload = excluded.last_payload, last_topic = excluded.last_topic,
-                        device_name = coalesce(excluded.device_name, device_name)
+                        device_name = coalesce(excluded.device_name, device_name),
+                        vendor = coalesce(excluded.vendor, vendor)
                     """,
                     [
                         .text(device.devEUI), .real(device.firstSeen), .real(device.lastSeen),
                         .integer(Int64(device.count)), .blob(device.lastPayload), .text(device.lastTopic),
-                        SQLValue(device.deviceName),
+                        SQLValue(device.deviceName), SQLValue(device.vendor),
                     ])
             }
         }

@@ -13,6 +13,9 @@ struct Configuration {
         var passwordFile: String?
         var topicPrefix = "fc/v1"
         var clientID: String?
+        /// The dynsec admin account (pairing creates broker accounts with it); read in Configuration+Devices.
+        var adminUsername: String?
+        var adminPasswordFile: String?
     }
 
     struct Source {
@@ -40,6 +43,7 @@ struct Configuration {
         var vendor: String
         var model: String
         var resource: String
+        var name: String? = nil
         var line: Int?
     }
 
@@ -57,8 +61,10 @@ struct Configuration {
     var httpPort: UInt16 = 8080
     var sources: [Source] = []
     var devices: [Device] = []
+    var pairing = Pairing()
     var sensors: [Sensor] = []
     var subscriptions: [Subscription] = []
+    var ingest = IngestSettings()
     var maxCacheAge: Duration = .seconds(7 * 86400)
     /// deny_all_but_admin | deny_all | allow_all: what a cache past max_cache_age still allows.
     var stalePolicy = "deny_all_but_admin"

@@ -5,40 +5,90 @@ import MQTTBridge
 import SensorIngest
 
 /// Sensor gateways' topics → decoded, deduplicated readings in `telemetry.sqlite`, flushed once
-/// per loop tick.
+/// per loop tick; then out again: MQTT telemetry topics, the HTTPS analytics export, DS3604
+/// room displays. Retention prunes on a timer.
 final class IngestFeature: Feature {
     let store: TelemetryStore
     let ingest: SensorIngest
     private let context: FeatureContext
+    private var config: Configuration
     private var subscribed: Set<String> = []
+    private let logger = Logger(label: "ingest")
+    private let retention: TelemetryRetention
+    private var exporter: TelemetryExporter?
+    private var http: HTTPClient?
+    private var publishDropped = 0
+    private var displaysPushed = 0
+    /// The frame last sent to each display, so an unchanged room sends nothing.
+    private var displayShown: [String: [UInt8]] = [:]
 
     init(_ context: FeatureContext) throws {
         self.context = context
+        config = context.config
         store = try TelemetryStore(path: "\(context.config.stateDir)/telemetry.sqlite")
-        ingest = SensorIngest(store: store, clock: context.reactor.clock, logger: Logger(label: "ingest"))
+        ingest = SensorIngest(store: store, clock: context.reactor.clock, logger: logger)
+        ingest.loadStoredClaims()
+        retention = TelemetryRetention(store: store, reactor: context.reactor, settings: Self.retention(context.config),
+                                       logger: logger)
         try claim(context.config)
+        if let url = context.config.ingest.exportURL {
+            var settings = TelemetryExporter.Settings(url: url, token: nil, site: context.config.site)
+            if let file = context.config.ingest.exportTokenFile {
+                settings.token = try StateFiles.secret(file)
+            }
+            settings.batchSize = context.config.ingest.exportBatch
+            let http = HTTPClient(reactor: context.reactor)
+            self.http = http
+            exporter = TelemetryExporter(store: store, http: http, reactor: context.reactor, settings: settings,
+                                         logger: logger)
+        }
     }
 
     func start() {
-        context.reactor.onTickEnd { [unowned self] in self.ingest.flush() }
+        _ = context.reactor.onTickEnd { [unowned self] in self.ingest.flush() }
+        ingest.onCommitted = { [unowned self] readings in
+            if self.config.ingest.publishTelemetry { self.publish(readings) }
+            self.exporter?.kick()
+        }
+        ingest.onOccupancyChanged = { [unowned self] resource, state in self.pushDisplays(resource, state) }
         subscribe(context.config)
+        retention.start()
+        do { try exporter?.start() } catch {
+            logger.error("analytics export not started: cannot read its cursor", metadata: ["error": "\(error)"])
+        }
     }
 
     func reload(_ c: Configuration) throws {
         try claim(c)
         subscribe(c)
+        retention.settings = Self.retention(c)
+        config = c
     }
 
-    func shutdown() { ingest.flush() }
+    func shutdown() {
+        ingest.flush()
+        exporter?.stop()
+        retention.stop()
+    }
+
+    private static func retention(_ c: Configuration) -> TelemetryRetention.Settings {
+        var s = TelemetryRetention.Settings()
+        s.raw = c.ingest.rawRetentionDays * 86_400
+        s.rollups = c.ingest.rollupRetentionDays * 86_400
+        return s
+    }
 
     /// Sensors from config. A model no decoder knows is a config error pointing at its line.
+    /// A config claim that left the file goes back to what the API stored, if anything.
     private func claim(_ c: Configuration) throws {
-        for s in ingest.sensors where !c.sensors.contains(where: { $0.devEUI == s.devEUI }) {
+        let inFile = Set(c.sensors.compactMap { SensorIngest.canonicalDeviceID($0.devEUI) })
+        for s in ingest.sensors where ingest.claimOrigin(s.devEUI) == .config && !inFile.contains(s.devEUI) {
             ingest.unclaim(devEUI: s.devEUI)
         }
         for s in c.sensors {
             do {
-                try ingest.claim(Sensor(devEUI: s.devEUI, vendor: s.vendor, model: s.model, resource: s.resource))
+                try ingest.claim(Sensor(devEUI: s.devEUI, vendor: s.vendor, model: s.model, resource: s.resource,
+                                        name: s.name))
             } catch {
                 throw ConfigError(file: c.file, line: s.line, key: "sensors", message: "\(error)")
             }
@@ -56,10 +106,53 @@ final class IngestFeature: Feature {
         }
     }
 
+    // MARK: - Out
+
+    private func publish(_ readings: [Reading]) {
+        let base = "\(config.broker.topicPrefix)/telemetry/\(config.site)/"
+        for r in readings {
+            let ok = context.mqtt.publish(MQTTMessage(topic: base + r.resource + "/" + r.kind.rawValue,
+                                                      payload: r.json.bytes, qos: 1))
+            if !ok { publishDropped += 1 }
+        }
+    }
+
+    /// Sends each DS3604 claimed to `resource` its room name and occupancy, when the frame changed.
+    private func pushDisplays(_ resource: String, _ state: OccupancyTracker.State) {
+        let displays = ingest.sensors.filter { $0.resource == resource && $0.model.uppercased() == "DS3604" }
+        guard !displays.isEmpty, let template = config.ingest.downlinkTopic else { return }
+        for display in displays {
+            let name = display.name ?? String(resource.split(separator: "/").last ?? Substring(resource))
+            let frame = DS3604Downlink.room(name: name, status: DS3604Downlink.statusText(state))
+            guard displayShown[display.devEUI] != frame else { continue }
+            displayShown[display.devEUI] = frame
+            let message = DS3604Downlink.gatewayMessage(devEUI: display.devEUI, payload: frame)
+            if context.mqtt.publish(MQTTMessage(topic: DS3604Downlink.topic(template, devEUI: display.devEUI),
+                                                payload: message.bytes, qos: 1)) {
+                displaysPushed += 1
+            }
+        }
+    }
+
+    // MARK: - HTTP
+
     func registerRoutes(_ r: inout Router) {
         r.add("GET", "/api/v1/telemetry") { [unowned self] req, _ in self.telemetry(req) }
-        r.add("GET", "/api/v1/sensors") { [unowned self] _, _ in self.sensors() }
-        r.add("GET", "/api/v1/sensors/discovered") { [unowned self] _, _ in self.discovered() }
+        r.add("GET", "/api/v1/sensors") { [unowned self] _, _ in self.view { try self.ingest.sensorsJSON() } }
+        r.add("POST", "/api/v1/sensors") { [unowned self] req, _ in self.claimFromAPI(req) }
+        r.add("GET", "/api/v1/sensors/discovered") { [unowned self] _, _ in self.view { try self.ingest.discoveredJSON() } }
+        r.add("GET", "/api/v1/sensors/permit") { [unowned self] _, _ in .json(200, self.ingest.permitJSON()) }
+        r.add("POST", "/api/v1/sensors/permit") { [unowned self] req, _ in self.openPermit(req) }
+        r.add("DELETE", "/api/v1/sensors/permit") { [unowned self] _, _ in
+            self.ingest.closePermit()
+            return .json(200, self.ingest.permitJSON())
+        }
+        r.add("DELETE", "/api/v1/sensors/{id}") { [unowned self] _, p in self.unclaimFromAPI(p["id"] ?? "") }
+        r.add("GET", "/api/v1/occupancy") { [unowned self] _, _ in .json(200, self.ingest.occupancyJSON()) }
+    }
+
+    private func view(_ body: () throws -> JSON) -> HTTPServerResponse {
+        do { return .json(200, try body()) } catch { return .error(500, "store_error", "\(error)") }
     }
 
     private func telemetry(_ req: HTTPServerRequest) -> HTTPServerResponse {
@@ -70,34 +163,81 @@ final class IngestFeature: Feature {
             }
             kind = parsed
         }
-        do {
-            let rows = try store.series(
-                sensor: req.query["sensor"]?.uppercased(), resource: req.query["resource"], kind: kind,
-                from: req.query["from"].flatMap(Double.init), to: req.query["to"].flatMap(Double.init),
-                limit: req.intQuery("limit", default: 1000, range: 1...10_000))
-            return .json(200, ["readings": .array(rows.map(\.json))])
-        } catch {
-            return .error(500, "store_error", "\(error)")
+        var bucket: RollupBucket?
+        if let b = req.query["bucket"], b != "raw" {
+            guard let parsed = RollupBucket(rawValue: b) else {
+                return .error(400, "bad_request", "unknown bucket \(b); use raw, 15m or 1h")
+            }
+            bucket = parsed
+        }
+        var times: [Double?] = []
+        for name in ["from", "to"] {
+            guard let text = req.query[name] else { times.append(nil); continue }
+            guard let t = Double(text) else { return .error(400, "bad_request", "\(name) must be Unix seconds, got \(text)") }
+            times.append(t)
+        }
+        let sensor = req.query["sensor"].map { SensorIngest.canonicalDeviceID($0) ?? $0 }
+        return view {
+            try ingest.telemetryJSON(sensor: sensor, resource: req.query["resource"], kind: kind, from: times[0], to: times[1],
+                                     bucket: bucket, limit: req.intQuery("limit", default: 1000, range: 1...10_000))
         }
     }
 
-    private func sensors() -> HTTPServerResponse {
-        let out: [JSON] = ingest.sensors.map { s in
-            let latest = (try? store.latest(sensor: s.devEUI)) ?? []
-            return ["dev_eui": JSON(s.devEUI), "vendor": JSON(s.vendor), "model": JSON(s.model),
-                    "resource": JSON(s.resource), "latest": .array(latest.map(\.json))]
+    private func claimFromAPI(_ req: HTTPServerRequest) -> HTTPServerResponse {
+        let (body, problem) = req.jsonBody()
+        guard let body else { return problem! }
+        guard let id = (body["dev_eui"] ?? body["id"])?.string, let vendor = body["vendor"]?.string,
+              let model = body["model"]?.string, let resource = body["resource"]?.string else {
+            return .error(400, "bad_request", "expected {\"dev_eui\",\"vendor\",\"model\",\"resource\"[,\"name\"]}")
         }
-        return .json(200, ["sensors": .array(out)])
+        if let existing = SensorIngest.canonicalDeviceID(id), ingest.claimOrigin(existing) == .config {
+            return .error(409, "claimed_in_config", "\(existing) is claimed in \(config.file); change it there")
+        }
+        do {
+            try ingest.claim(Sensor(devEUI: id, vendor: vendor, model: model, resource: resource, name: body["name"]?.string),
+                             origin: .api)
+        } catch {
+            return .error(400, "bad_request", "\(error)")
+        }
+        return .json(201, ["claimed": JSON(SensorIngest.canonicalDeviceID(id) ?? id)])
     }
 
-    private func discovered() -> HTTPServerResponse {
-        do {
-            return .json(200, ["discovered": .array(try store.discovered().map { d in
-                ["dev_eui": JSON(d.devEUI), "first_seen": JSON(d.firstSeen), "last_seen": JSON(d.lastSeen), "count": JSON(d.count)]
-            })])
-        } catch {
-            return .error(500, "store_error", "\(error)")
+    private func unclaimFromAPI(_ id: String) -> HTTPServerResponse {
+        let device = SensorIngest.canonicalDeviceID(id) ?? id
+        if ingest.claimOrigin(device) == .config {
+            return .error(409, "claimed_in_config", "\(device) is claimed in \(config.file); remove it there and reload")
         }
+        guard ingest.unclaim(devEUI: device) else { return .error(404, "not_found", "no claimed sensor \(device)") }
+        return .json(200, ["unclaimed": JSON(device)])
+    }
+
+    private func openPermit(_ req: HTTPServerRequest) -> HTTPServerResponse {
+        let (body, problem) = req.jsonBody()
+        guard let body else { return problem! }
+        guard let model = body["model"]?.string, let resource = body["resource"]?.string else {
+            return .error(400, "bad_request", "expected {\"model\",\"resource\"[,\"vendor\",\"seconds\"]}")
+        }
+        do {
+            try ingest.openPermit(vendor: body["vendor"]?.string ?? "milesight", model: model, resource: resource,
+                                  seconds: body["seconds"]?.double ?? 180)
+        } catch {
+            return .error(400, "bad_request", "\(error)")
+        }
+        return .json(200, ingest.permitJSON())
+    }
+
+    // MARK: - Health, metrics
+
+    var healthProblems: [String] {
+        var problems: [String] = []
+        if let e = exporter, e.stats.consecutiveFailures >= 5 {
+            problems.append("analytics export failing (\(e.stats.consecutiveFailures) attempts: \(e.stats.lastError ?? "?")); "
+                            + "readings wait in telemetry.sqlite and go out once \(config.ingest.exportURL ?? "") answers")
+        }
+        if config.ingest.downlinkTopic == nil, ingest.sensors.contains(where: { $0.model.uppercased() == "DS3604" }) {
+            problems.append("a DS3604 display is claimed but [ingest] downlink_topic is not set; displays are not updated")
+        }
+        return problems
     }
 
     func writeMetrics(_ m: inout MetricsWriter) {
@@ -105,9 +245,18 @@ final class IngestFeature: Feature {
         m.metric("fleet_ingest_messages_total", "counter", "Sensor messages by outcome.", [
             ("{outcome=\"received\"}", Double(c.received)), ("{outcome=\"duplicate\"}", Double(c.duplicates)),
             ("{outcome=\"dead_letter\"}", Double(c.deadLettered)), ("{outcome=\"unknown_device\"}", Double(c.unknownDevice)),
-            ("{outcome=\"oversized\"}", Double(c.oversized)),
+            ("{outcome=\"oversized\"}", Double(c.oversized)), ("{outcome=\"presence\"}", Double(c.presence)),
         ])
         m.counter("fleet_ingest_readings_stored_total", "Readings written to telemetry.sqlite.", Double(c.stored))
+        m.counter("fleet_ingest_permit_claims_total", "Sensors claimed by a claim window.", Double(c.permitClaims))
+        m.counter("fleet_ingest_retention_deleted_total", "Rows removed by retention.", Double(retention.removed))
+        m.counter("fleet_telemetry_publish_dropped_total", "Telemetry messages the MQTT client refused.", Double(publishDropped))
+        m.counter("fleet_display_downlinks_total", "DS3604 frames sent.", Double(displaysPushed))
+        if let e = exporter {
+            m.counter("fleet_export_readings_total", "Readings confirmed by the analytics endpoint.", Double(e.stats.readingsSent))
+            m.counter("fleet_export_failures_total", "Failed export attempts.", Double(e.stats.failures))
+            m.gauge("fleet_export_backlog", "Readings waiting for the analytics endpoint.", Double(e.backlog))
+        }
     }
 
     var status: [(String, JSON)] { [("sensors", JSON(ingest.sensors.count))] }

@@ -1,0 +1,104 @@
+import ArgumentParser
+import FleetJSON
+
+/// `fleet-controller telemetry [--sensor EUI] [--resource R] [--kind K] [--bucket 15m|1h] [--from T] [--to T] [--limit N]`
+struct TelemetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "telemetry", abstract: "Stored readings (newest first), or rollups with --bucket.")
+    @OptionGroup var daemon: DaemonOptions
+    @Option var sensor: String?
+    @Option var resource: String?
+    @Option var kind: String?
+    @Option(help: "15m or 1h: count, min, max, avg and last per bucket instead of raw readings.") var bucket: String?
+    @Option(help: "Unix seconds, inclusive.") var from: Double?
+    @Option(help: "Unix seconds, exclusive.") var to: Double?
+    @Option var limit: Int = 50
+
+    func run() throws {
+        var q = ["limit=\(limit)"]
+        for (name, value) in [("sensor", sensor), ("resource", resource), ("kind", kind), ("bucket", bucket)] {
+            if let value { q.append("\(name)=\(percentEncode(value))") }
+        }
+        if let from { q.append("from=\(from)") }
+        if let to { q.append("to=\(to)") }
+        print(try daemon.client().call("GET", "/api/v1/telemetry?" + q.joined(separator: "&")).serialized())
+    }
+}
+
+/// `fleet-controller sensors [list|discovered|claim|unclaim|permit|occupancy]`
+struct SensorsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sensors", abstract: "Claimed sensors, discovered devices, claims and the claim window.",
+        subcommands: [List.self, Discovered.self, Claim.self, Unclaim.self, Permit.self, Occupancy.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Claimed sensors with last readings and battery.")
+        @OptionGroup var daemon: DaemonOptions
+        func run() throws { print(try daemon.client().call("GET", "/api/v1/sensors").serialized()) }
+    }
+
+    struct Discovered: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Devices heard but not claimed.")
+        @OptionGroup var daemon: DaemonOptions
+        func run() throws { print(try daemon.client().call("GET", "/api/v1/sensors/discovered").serialized()) }
+    }
+
+    struct Claim: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Claim a sensor: decode it by model and store its readings under a resource.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument(help: "DevEUI (16 hex digits), Pressac sensor id or Irisys serial.") var id: String
+        @Option var vendor: String = "milesight"
+        @Option var model: String
+        @Option var resource: String
+        @Option(help: "Room name a DS3604 display shows.") var name: String?
+        func run() throws {
+            var body: JSONObject = ["dev_eui": JSON(id), "vendor": JSON(vendor), "model": JSON(model),
+                                    "resource": JSON(resource)]
+            if let name { body["name"] = JSON(name) }
+            print(try daemon.client().call("POST", "/api/v1/sensors", body: .object(body)).serialized())
+        }
+    }
+
+    struct Unclaim: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget a claim made through the API or a window.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument var id: String
+        func run() throws { print(try daemon.client().call("DELETE", "/api/v1/sensors/\(percentEncode(id))").serialized()) }
+    }
+
+    struct Permit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Claim new devices of one model to a resource as they appear, for a while (at most 900 s).")
+        @OptionGroup var daemon: DaemonOptions
+        @Option var seconds: Int = 180
+        @Option var vendor: String = "milesight"
+        @Option var model: String?
+        @Option var resource: String?
+        @Flag(help: "Close the open window.") var close = false
+        @Flag(help: "Show the open window.") var show = false
+
+        func validate() throws {
+            guard close || show || (model != nil && resource != nil) else {
+                throw ValidationError("give --model and --resource (or --close / --show)")
+            }
+            guard (1...900).contains(seconds) else { throw ValidationError("--seconds must be 1 to 900") }
+        }
+
+        func run() throws {
+            let client = try daemon.client()
+            if close { print(try client.call("DELETE", "/api/v1/sensors/permit").serialized()); return }
+            if show { print(try client.call("GET", "/api/v1/sensors/permit").serialized()); return }
+            let body: JSON = ["seconds": JSON(seconds), "vendor": JSON(vendor), "model": JSON(model ?? ""),
+                              "resource": JSON(resource ?? "")]
+            print(try client.call("POST", "/api/v1/sensors/permit", body: body).serialized())
+        }
+    }
+
+    struct Occupancy: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "People and occupied state per resource.")
+        @OptionGroup var daemon: DaemonOptions
+        func run() throws { print(try daemon.client().call("GET", "/api/v1/occupancy").serialized()) }
+    }
+}

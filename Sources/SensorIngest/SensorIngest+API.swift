@@ -1,0 +1,96 @@
+import FleetJSON
+import FleetStore
+
+/// The JSON views the admin API serves, shaped here so the daemon only routes.
+extension SensorIngest {
+    /// What `GET /api/v1/sensors` lists: each claim with its newest reading per kind, battery and
+    /// presence.
+    public func sensorsJSON() throws(StoreError) -> JSON {
+        let presence = Dictionary(try store.presence().map { ($0.device, $0) }) { a, _ in a }
+        var out: [JSON] = []
+        for claimed in claimedSensors.values.sorted(by: { $0.sensor.devEUI < $1.sensor.devEUI }) {
+            let s = claimed.sensor
+            let latest = try store.latest(sensor: s.devEUI)
+            var object: JSONObject = [
+                "dev_eui": .string(s.devEUI), "vendor": .string(s.vendor), "model": .string(s.model),
+                "resource": .string(s.resource), "origin": .string(claimed.origin.rawValue),
+                "latest": .array(latest.map(\.json)),
+                "last_seen": latest.map(\.receivedAt).max().map(JSON.number) ?? .null,
+                "battery": latest.first { $0.kind == .battery }.map { .number($0.value) } ?? .null,
+            ]
+            if let name = s.name { object["name"] = .string(name) }
+            if let p = presence[s.devEUI] {
+                object["online"] = .bool(p.online)
+                object["presence_at"] = .number(p.at)
+            }
+            out.append(.object(object))
+        }
+        return ["sensors": .array(out)]
+    }
+
+    /// `GET /api/v1/sensors/discovered`: devices heard but not claimed, newest first.
+    public func discoveredJSON() throws(StoreError) -> JSON {
+        let devices = try store.discovered()
+        return [
+            "discovered": .array(devices.map { d in
+                var object: JSONObject = [
+                    "dev_eui": .string(d.devEUI), "first_seen": .number(d.firstSeen), "last_seen": .number(d.lastSeen),
+                    "count": .number(Double(d.count)), "last_payload_hex": .string(Self.hex(d.lastPayload)),
+                    "last_topic": .string(d.lastTopic),
+                ]
+                if let name = d.deviceName { object["device_name"] = .string(name) }
+                return .object(object)
+            })
+        ]
+    }
+
+    /// `GET /api/v1/telemetry`: raw readings, or rollups when `bucket` is given.
+    public func telemetryJSON(
+        sensor: String?, resource: String?, kind: ReadingKind?, from: Double?, to: Double?, bucket: RollupBucket?,
+        limit: Int
+    ) throws(StoreError) -> JSON {
+        if let bucket {
+            let rows = try store.rollups(
+                bucket: bucket, sensor: sensor, resource: resource, kind: kind?.rawValue, from: from, to: to, limit: limit)
+            return ["bucket": .string(bucket.rawValue), "buckets": .array(rows.map(\.json))]
+        }
+        let rows = try store.series(sensor: sensor, resource: resource, kind: kind, from: from, to: to, limit: limit)
+        return ["readings": .array(rows.map(\.json))]
+    }
+
+    /// `GET /api/v1/occupancy`: people and occupied state per resource with counters or PIR.
+    public func occupancyJSON() -> JSON {
+        let now = clock.unixTime
+        return [
+            "resources": .array(occupancy.resources.map { resource in
+                let state = occupancy.state(of: resource, now: now)
+                return [
+                    "resource": .string(resource), "occupied": .bool(state.occupied),
+                    "people": state.people.map { .number(Double($0)) } ?? .null,
+                ]
+            })
+        ]
+    }
+
+    /// The permit window as the API shows it (`{"open":false}` when closed).
+    public func permitJSON() -> JSON {
+        guard let window = permitWindow else { return ["open": false] }
+        return [
+            "open": true, "vendor": .string(window.vendor), "model": .string(window.model),
+            "resource": .string(window.resource), "until": .number(window.until),
+            "remaining_s": .number((window.until - clock.unixTime).rounded()),
+            "claimed": .array(window.claimed.map(JSON.string)),
+        ]
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,204 @@
+import FleetStore
+
+/// A claimed sensor with its decoder (nil for devices whose gateway decodes: Pressac EnOcean,
+/// Irisys) and where the claim came from.
+struct ClaimedSensor {
+    var sensor: Sensor
+    var decoder: (any SensorDecoder)?
+    var origin: ClaimOrigin
+}
+
+/// An installer's window in which new devices of one model are claimed to one resource as they
+/// are first heard ("permit join" for sensors).
+public struct PermitWindow: Equatable, Sendable {
+    /// The longest window an installer may open; a forgotten window must not keep claiming.
+    public static let maxSeconds = 900.0
+
+    public var vendor: String
+    public var model: String
+    public var resource: String
+    public var opened: Double
+    public var until: Double
+    public var claimed: [String] = []
+
+    public init(vendor: String, model: String, resource: String, opened: Double, until: Double) {
+        self.vendor = vendor
+        self.model = model
+        self.resource = resource
+        self.opened = opened
+        self.until = until
+    }
+}
+
+extension SensorIngest {
+    /// Vendors whose gateways send decoded values, so a claim needs no payload decoder.
+    static let gatewayDecodedVendors: Set<String> = ["pressac", "irisys"]
+
+    /// Claims a sensor: its messages are decoded with its model and stored under its resource
+    /// from now on. Claiming again replaces the earlier claim. Non-config claims are stored in
+    /// `telemetry.sqlite`, so they survive restarts.
+    ///
+    /// - Throws: ``DecodeError`` for an unknown vendor or model, or a bad device id; a store
+    ///   failure is reported as `.invalidField` on `store` and nothing is claimed.
+    public func claim(_ sensor: Sensor, origin: ClaimOrigin = .config) throws(DecodeError) {
+        let claimed = try resolve(sensor)
+        if origin != .config {
+            do {
+                try store.saveClaim(StoredClaim(sensor: claimed.sensor, origin: origin, claimedAt: clock.unixTime))
+            } catch {
+                throw DecodeError(.invalidField, field: "store", reason: "cannot store the claim: \(error)")
+            }
+            configClaims.remove(claimed.sensor.devEUI)
+        } else {
+            configClaims.insert(claimed.sensor.devEUI)
+        }
+        claimedSensors[claimed.sensor.devEUI] = ClaimedSensor(
+            sensor: claimed.sensor, decoder: claimed.decoder, origin: origin)
+    }
+
+    /// Stops decoding a sensor; its messages count as unknown again. Returns false when nothing
+    /// was claimed under that id.
+    @discardableResult
+    public func unclaim(devEUI: String) -> Bool {
+        let id = Self.canonicalDeviceID(devEUI) ?? devEUI
+        configClaims.remove(id)
+        let stored = (try? store.deleteClaim(device: id)) ?? false
+        return claimedSensors.removeValue(forKey: id) != nil || stored
+    }
+
+    /// Restores the claims installers made through the API or a permit window. Call before
+    /// applying config claims, which win.
+    public func loadStoredClaims() {
+        do {
+            for stored in try store.claims() {
+                do {
+                    let resolved = try resolve(stored.sensor)
+                    claimedSensors[resolved.sensor.devEUI] = ClaimedSensor(
+                        sensor: resolved.sensor, decoder: resolved.decoder, origin: stored.origin)
+                } catch {
+                    logger.warning(
+                        "stored claim no longer valid; device treated as unknown",
+                        metadata: ["device": "\(stored.sensor.devEUI)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.error("cannot read stored sensor claims", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The claimed sensors, with canonical ids and model names, sorted by id.
+    public var sensors: [Sensor] { claimedSensors.values.map(\.sensor).sorted { $0.devEUI < $1.devEUI } }
+
+    /// Where a sensor's claim came from, nil when unclaimed.
+    public func claimOrigin(_ device: String) -> ClaimOrigin? {
+        claimedSensors[Self.canonicalDeviceID(device) ?? device]?.origin
+    }
+
+    /// A DevEUI in canonical form, or for gateway-decoded devices their id as given (trimmed).
+    public static func canonicalDeviceID(_ text: String) -> String? {
+        if let eui = Uplink.canonicalDevEUI(text) { return eui }
+        let trimmed = text.filter { !$0.isWhitespace }
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 64, trimmed.count == text.count else { return nil }
+        return trimmed
+    }
+
+    private func resolve(_ sensor: Sensor) throws(DecodeError) -> (sensor: Sensor, decoder: (any SensorDecoder)?) {
+        let vendor = sensor.vendor.lowercased()
+        let gatewayDecoded = Self.gatewayDecodedVendors.contains(vendor)
+        let id = gatewayDecoded ? Self.canonicalDeviceID(sensor.devEUI) : Uplink.canonicalDevEUI(sensor.devEUI)
+        guard let id else {
+            throw DecodeError(
+                .invalidField, field: "devEUI",
+                reason: "'\(sensor.devEUI)' is not " + (gatewayDecoded ? "a device id" : "16 hex digits"))
+        }
+        guard !sensor.resource.isEmpty else {
+            throw DecodeError(.invalidField, field: "resource", reason: "a sensor needs a resource, e.g. hq/3/3.14")
+        }
+        var claimed = sensor
+        claimed.devEUI = id
+        claimed.vendor = vendor
+        do {
+            let decoder = try registry.decoder(vendor: vendor, model: sensor.model)
+            claimed.vendor = decoder.vendor
+            claimed.model = decoder.model
+            return (claimed, decoder)
+        } catch {
+            guard gatewayDecoded else { throw error }
+            return (claimed, nil)
+        }
+    }
+
+    // MARK: - Permit window
+
+    /// Opens (or replaces) the claim window.
+    ///
+    /// - Throws: ``DecodeError`` for more than ``PermitWindow/maxSeconds``, or a model no decoder
+    ///   knows (gateway-decoded vendors excepted).
+    @discardableResult
+    public func openPermit(
+        vendor: String, model: String, resource: String, seconds: Double
+    ) throws(DecodeError) -> PermitWindow {
+        guard seconds > 0, seconds <= PermitWindow.maxSeconds else {
+            throw DecodeError(
+                .invalidField, field: "seconds",
+                reason: "\(seconds) is out of range; a window lasts 1 to \(Int(PermitWindow.maxSeconds)) seconds")
+        }
+        let probe = try resolve(Sensor(devEUI: "0000000000000000", vendor: vendor, model: model, resource: resource))
+        let now = clock.unixTime
+        let window = PermitWindow(
+            vendor: probe.sensor.vendor, model: probe.sensor.model, resource: resource, opened: now, until: now + seconds)
+        permit = window
+        logger.notice(
+            "claim window open", metadata: ["model": "\(window.model)", "resource": "\(resource)", "seconds": "\(seconds)"])
+        return window
+    }
+
+    /// The open window, nil once it has expired or was closed.
+    public var permitWindow: PermitWindow? {
+        guard let permit, clock.unixTime < permit.until else { return nil }
+        return permit
+    }
+
+    public func closePermit() { permit = nil }
+
+    /// A LoRaWAN device first heard during the window is claimed when the network server names
+    /// the model, or when the window's model decodes its uplink cleanly.
+    func claimByPermit(_ uplink: Uplink, at now: Double) -> ClaimedSensor? {
+        guard let window = permitWindow, isNew(uplink.devEUI, since: window.opened) else { return nil }
+        let named = uplink.deviceName.map { $0.uppercased().contains(window.model.uppercased()) } ?? false
+        if !named {
+            guard let decoder = try? registry.decoder(vendor: window.vendor, model: window.model),
+                let decoded = try? decoder.decode(fPort: uplink.fPort, payload: uplink.payload),
+                decoded.warnings.isEmpty, !decoded.measurements.isEmpty
+            else { return nil }
+        }
+        return permitClaim(uplink.devEUI, window)
+    }
+
+    /// A gateway-decoded device matches when vendor and (if the gateway says) model agree.
+    func claimByPermit(_ report: DeviceMessage, at now: Double) -> ClaimedSensor? {
+        guard let window = permitWindow, report.vendor.lowercased() == window.vendor,
+            report.model.map({ $0.uppercased() == window.model.uppercased() }) ?? true,
+            isNew(report.device, since: window.opened)
+        else { return nil }
+        return permitClaim(report.device, window)
+    }
+
+    private func isNew(_ device: String, since opened: Double) -> Bool {
+        guard let first = try? store.firstSeen(device: device) else { return true }
+        return first >= opened
+    }
+
+    private func permitClaim(_ device: String, _ window: PermitWindow) -> ClaimedSensor? {
+        do {
+            try claim(Sensor(devEUI: device, vendor: window.vendor, model: window.model, resource: window.resource), origin: .permit)
+        } catch {
+            logOnce(key: device + "|permit", level: .warning, "claim window could not claim: \(error)", metadata: [:])
+            return nil
+        }
+        counters.permitClaims += 1
+        permit?.claimed.append(device)
+        logger.notice("claimed by window", metadata: ["device": "\(device)", "model": "\(window.model)", "resource": "\(window.resource)"])
+        return claimedSensors[device]
+    }
+}

@@ -1,0 +1,142 @@
+import FleetJSON
+import FleetLoop
+import FleetTestSupport
+import Testing
+
+@testable import SensorIngest
+
+/// Claims through the API survive a restart; the claim window claims only new devices of its
+/// model, only while open; gateway-decoded reports and presence are stored once.
+@Suite struct ClaimRegistryTests {
+    let directory = TemporaryDirectory()
+    let clock = ManualClock(unixTime: 1_800_000_000)
+    let logs = CapturedLogs()
+
+    static let am307 = "24E124710C123456"
+    static let other = "24E124710C654321"
+    /// AM307 README frame: temperature, humidity, PIR, light, CO2, tVOC, pressure.
+    static let readme: [UInt8] = bytes("0367EE0004687C05000106CB02077DA803087D250009736627")
+
+    func open() throws -> SensorIngest {
+        let store = try TelemetryStore(path: directory.path + "/telemetry.sqlite")
+        return SensorIngest(store: store, clock: clock, logger: logs.logger, dayOf: { OccupancyTracker.utcDay($0) })
+    }
+
+    func uplink(_ devEUI: String, fCnt: Int, name: String? = nil, payload: [UInt8] = readme) -> IngestMessage {
+        .lorawan(Uplink(devEUI: devEUI, fPort: 85, fCnt: fCnt, payload: payload, deviceName: name))
+    }
+
+    @Test func apiClaimsSurviveARestartConfigClaimsDoNot() throws {
+        do {
+            let ingest = try open()
+            try ingest.claim(Sensor(devEUI: "24e124-710c-123456", vendor: "Milesight", model: "am307", resource: "hq/1"),
+                             origin: .api)
+            try ingest.claim(Sensor(devEUI: Self.other, vendor: "milesight", model: "AM307", resource: "hq/2"))
+            try ingest.claim(Sensor(devEUI: "IRX-0042", vendor: "irisys", model: "Vector 4D", resource: "hq/lobby"),
+                             origin: .api)
+        }
+        let ingest = try open()
+        ingest.loadStoredClaims()
+        #expect(ingest.sensors.map(\.devEUI) == [Self.am307, "IRX-0042"])
+        #expect(ingest.sensors.first?.model == "AM307")
+        #expect(ingest.claimOrigin(Self.am307) == .api)
+        #expect(ingest.unclaim(devEUI: Self.am307))
+        #expect(!ingest.unclaim(devEUI: Self.am307))
+        let again = try open()
+        again.loadStoredClaims()
+        #expect(again.sensors.map(\.devEUI) == ["IRX-0042"])
+    }
+
+    @Test(arguments: [
+        ("milesight", "AM999", "unknown model"),
+        ("acme", "X1", "unknown vendor"),
+    ])
+    func claimsOfUnknownModelsAreRefused(vendor: String, model: String, reason: String) throws {
+        let ingest = try open()
+        #expect {
+            try ingest.claim(Sensor(devEUI: Self.am307, vendor: vendor, model: model, resource: "hq/1"), origin: .api)
+        } throws: { "\($0)".contains(reason) }
+        #expect(ingest.sensors.isEmpty)
+    }
+
+    @Test func permitWindowClaimsNewDevicesOfItsModelWhileOpen() throws {
+        let ingest = try open()
+        // Heard before the window opened: a neighbour's sensor, not the one being installed.
+        ingest.take([uplink(Self.other, fCnt: 1)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+
+        clock.advance(by: .seconds(10))
+        try ingest.openPermit(vendor: "milesight", model: "AM307", resource: "hq/3/3.14", seconds: 180)
+        ingest.take([uplink(Self.other, fCnt: 2)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.take([uplink(Self.am307, fCnt: 1)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+        #expect(ingest.sensors.map(\.devEUI) == [Self.am307])
+        #expect(ingest.sensors.first?.resource == "hq/3/3.14")
+        #expect(ingest.claimOrigin(Self.am307) == .permit)
+        #expect(ingest.permitWindow?.claimed == [Self.am307])
+        #expect(try ingest.store.series(sensor: Self.am307, limit: 100).count == 7)
+
+        // A payload the window's model cannot decode cleanly is not claimed on a guess.
+        ingest.take([uplink("24E1240000000001", fCnt: 1, payload: [0xFF, 0xFF, 0xFF])], topic: "t", payload: [], at: clock.unixTime)
+        // The network server's device name names the model: claimed without decoding.
+        ingest.take([uplink("24E1240000000002", fCnt: 1, name: "am307-room-4", payload: [0x01])], topic: "t", payload: [],
+                    at: clock.unixTime)
+        #expect(ingest.sensors.map(\.devEUI) == ["24E1240000000002", Self.am307])
+
+        clock.advance(by: .seconds(180))
+        #expect(ingest.permitWindow == nil)
+        ingest.take([uplink("24E1240000000003", fCnt: 1)], topic: "t", payload: [], at: clock.unixTime)
+        #expect(ingest.sensors.count == 2)
+        #expect(ingest.counters.permitClaims == 2)
+    }
+
+    @Test(arguments: [0.0, -5, 901, 3600])
+    func permitWindowIsBounded(seconds: Double) throws {
+        let ingest = try open()
+        #expect(throws: DecodeError.self) {
+            try ingest.openPermit(vendor: "milesight", model: "AM307", resource: "hq/1", seconds: seconds)
+        }
+        #expect(ingest.permitWindow == nil)
+    }
+
+    @Test func gatewayDecodedReportsAreStoredOnceByTheirKey() throws {
+        let ingest = try open()
+        try ingest.claim(Sensor(devEUI: "IRX-0042", vendor: "irisys", model: "Vector 4D", resource: "hq/lobby"))
+        func report(_ key: String, inCount: Double) -> IngestMessage {
+            .reading(DeviceMessage(
+                device: "IRX-0042", vendor: "irisys", fields: [:],
+                measurements: [Measurement(kind: .temperature, value: inCount, unit: "°C")],
+                measuredAt: 1_800_000_000 - 60, dedupeKey: key))
+        }
+        ingest.take([report("r1|t1", inCount: 3), report("r1|t1", inCount: 3)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+        // A retained copy after a reconnect: same key, must not count twice.
+        ingest.take([report("r1|t1", inCount: 3), report("r1|t2", inCount: 4)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+        let rows = try ingest.store.series(sensor: "IRX-0042", limit: 10)
+        #expect(rows.map(\.value).sorted() == [3, 4])
+        #expect(rows.allSatisfy { $0.resource == "hq/lobby" && $0.timestamp == 1_800_000_000 - 60 })
+        #expect(ingest.counters.duplicates == 2)
+
+        // Unclaimed gateway devices land in the discovered list with their vendor.
+        ingest.take([.reading(DeviceMessage(device: "PRS-9", vendor: "pressac", model: "CT clamp", fields: [:],
+                                            measurements: [], measuredAt: nil, dedupeKey: "a"))],
+                    topic: "pressac/x", payload: Array("{}".utf8), at: clock.unixTime)
+        ingest.flush()
+        #expect(try ingest.store.discovered().map(\.devEUI) == ["PRS-9"])
+    }
+
+    @Test func presenceIsRecordedPerDeviceNewestWins() throws {
+        let ingest = try open()
+        ingest.take([.presence(device: "IRX-0042", online: true, at: 100), .presence(device: "IRX-0042", online: false, at: 200)],
+                    topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+        // A late Last Will from before the reconnect must not mark the device offline again.
+        ingest.take([.presence(device: "IRX-0042", online: true, at: 300)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.take([.presence(device: "IRX-0042", online: false, at: 250)], topic: "t", payload: [], at: clock.unixTime)
+        ingest.flush()
+        let state = try #require(try ingest.store.presence().first)
+        #expect(state.online && state.at == 300)
+        #expect(ingest.counters.presence == 4)
+    }
+}
