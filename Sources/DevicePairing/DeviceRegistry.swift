@@ -1,41 +1,13 @@
 import FleetLoop
 import FleetStore
 
-/// A device the controller answers: pre-provisioned from config now, paired by code later.
-public struct DeviceRecord: Sendable, Equatable {
-    public var id: String
-    /// room_display | kiosk | checkin_panel | people_counter | eink_display
-    public var kind: String
-    /// The slot it serves, e.g. "hq/lobby". Policy (minimum role, actions) hangs off the resource.
-    public var resource: String
-    public var name: String?
-    public var minimumRole: String?
-    public var actions: [String]?
-    /// "config" for pre-provisioned devices.
-    public var origin: String
-    public var createdAt: Double
-    public var lastSeen: Double?
-
-    public init(id: String, kind: String, resource: String, name: String? = nil, minimumRole: String? = nil,
-                actions: [String]? = nil, origin: String = "config", createdAt: Double = 0, lastSeen: Double? = nil) {
-        self.id = id
-        self.kind = kind
-        self.resource = resource
-        self.name = name
-        self.minimumRole = minimumRole
-        self.actions = actions
-        self.origin = origin
-        self.createdAt = createdAt
-        self.lastSeen = lastSeen
-    }
-}
-
-/// `devices.sqlite`: the devices the controller knows. Reads are served from memory (a door asks on
-/// every badge); writes go through to SQLite.
+/// `devices.sqlite`: the devices and gateways the controller knows. Reads are served from memory (a
+/// door asks on every badge); writes go through to SQLite first.
 public final class DeviceRegistry {
     private let db: Database
     private let clock: any Clock
     private var byID: [String: DeviceRecord] = [:]
+    private var gatewaysByName: [String: GatewayRecord] = [:]
 
     static let migrations = [
         Migration("devices-v1", """
@@ -52,22 +24,47 @@ public final class DeviceRegistry {
             );
             CREATE INDEX devices_resource ON devices(resource);
             """),
+        Migration("devices-v2-pairing", """
+            ALTER TABLE devices ADD COLUMN model TEXT;
+            ALTER TABLE devices ADD COLUMN firmware TEXT;
+            ALTER TABLE devices ADD COLUMN fingerprint TEXT;
+            ALTER TABLE devices ADD COLUMN paired_at REAL;
+            ALTER TABLE devices ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+            CREATE TABLE gateways (
+                name TEXT PRIMARY KEY,
+                format TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+            """),
     ]
+
+    private static let columns = """
+        id, kind, resource, name, minimum_role, actions, origin, created_at, last_seen, model, firmware, fingerprint,
+        paired_at, disabled
+        """
 
     public init(path: String, clock: any Clock) throws(StoreError) {
         db = try Database(path: path, migrations: Self.migrations)
         self.clock = clock
-        for row in try db.query("SELECT id, kind, resource, name, minimum_role, actions, origin, created_at, last_seen FROM devices") {
+        for row in try db.query("SELECT \(Self.columns) FROM devices") {
             let d = DeviceRecord(id: row.text(0) ?? "", kind: row.text(1) ?? "", resource: row.text(2) ?? "",
                                  name: row.text(3), minimumRole: row.text(4),
                                  actions: row.text(5).map { $0.split(separator: ",").map(String.init) },
-                                 origin: row.text(6) ?? "config", createdAt: row.double(7) ?? 0, lastSeen: row.double(8))
+                                 origin: row.text(6) ?? "config", createdAt: row.double(7) ?? 0, lastSeen: row.double(8),
+                                 model: row.text(9), firmware: row.text(10), fingerprint: row.text(11),
+                                 pairedAt: row.double(12), disabled: row.bool(13) ?? false)
             byID[d.id] = d
+        }
+        for row in try db.query("SELECT name, format, created_at FROM gateways") {
+            let g = GatewayRecord(name: row.text(0) ?? "", format: row.text(1) ?? "", createdAt: row.double(2) ?? 0)
+            gatewaysByName[g.name] = g
         }
     }
 
     public func device(_ id: String) -> DeviceRecord? { byID[id] }
     public var all: [DeviceRecord] { byID.values.sorted { $0.id < $1.id } }
+    /// Devices serving `resource`, oldest first.
+    public func devices(in resource: String) -> [DeviceRecord] { all.filter { $0.resource == resource } }
 
     /// Makes the pre-provisioned set match config: adds and updates the listed devices, removes
     /// config devices no longer listed. Paired devices are untouched.
@@ -80,21 +77,49 @@ public final class DeviceRegistry {
                 byID[old.id] = nil
             }
             for var d in devices {
+                if let existing = byID[d.id], existing.origin != "config" { continue }
                 d.origin = "config"
                 d.createdAt = byID[d.id]?.createdAt ?? now
                 d.lastSeen = byID[d.id]?.lastSeen
-                try db.execute("""
-                    INSERT INTO devices (id, kind, resource, name, minimum_role, actions, origin, created_at, last_seen)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource,
-                        name = excluded.name, minimum_role = excluded.minimum_role, actions = excluded.actions,
-                        origin = excluded.origin
-                    """, [.text(d.id), .text(d.kind), .text(d.resource), SQLValue(d.name), SQLValue(d.minimumRole),
-                          SQLValue(d.actions?.joined(separator: ",")), .text(d.origin), .real(d.createdAt),
-                          SQLValue(d.lastSeen)])
-                byID[d.id] = d
+                try write(d)
             }
         }
+    }
+
+    /// Inserts or replaces one device.
+    public func save(_ d: DeviceRecord) throws(StoreError) {
+        try write(d)
+    }
+
+    /// Several changes at once: all land or none (a replacement must never leave two devices, or
+    /// none, in a slot).
+    public func save(_ records: [DeviceRecord], removing: [String] = []) throws {
+        try db.transaction {
+            for id in removing { try db.execute("DELETE FROM devices WHERE id = ?", [.text(id)]) }
+            for d in records { try write(d) }
+        }
+        for id in removing { byID[id] = nil }
+    }
+
+    private func write(_ d: DeviceRecord) throws(StoreError) {
+        try db.execute("""
+            INSERT INTO devices (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource,
+                name = excluded.name, minimum_role = excluded.minimum_role, actions = excluded.actions,
+                origin = excluded.origin, model = excluded.model, firmware = excluded.firmware,
+                fingerprint = excluded.fingerprint, paired_at = excluded.paired_at, disabled = excluded.disabled
+            """, [.text(d.id), .text(d.kind), .text(d.resource), SQLValue(d.name), SQLValue(d.minimumRole),
+                  SQLValue(d.actions?.joined(separator: ",")), .text(d.origin), .real(d.createdAt),
+                  SQLValue(d.lastSeen), SQLValue(d.model), SQLValue(d.firmware), SQLValue(d.fingerprint),
+                  SQLValue(d.pairedAt), SQLValue(d.disabled)])
+        var kept = d
+        kept.online = byID[d.id]?.online
+        byID[d.id] = kept
+    }
+
+    public func remove(_ id: String) throws(StoreError) {
+        try db.execute("DELETE FROM devices WHERE id = ?", [.text(id)])
+        byID[id] = nil
     }
 
     /// Notes that a device was heard from. Kept in memory; written at most once a minute per device
@@ -106,6 +131,31 @@ public final class DeviceRegistry {
         d.lastSeen = now
         byID[id] = d
         if due { try? db.execute("UPDATE devices SET last_seen = ? WHERE id = ?", [.real(now), .text(id)]) }
+    }
+
+    /// Presence from the device's retained status; nil when it never said.
+    public func setOnline(_ id: String, _ online: Bool?) {
+        guard byID[id] != nil else { return }
+        byID[id]?.online = online
+        if online == true { touch(id) }
+    }
+
+    // MARK: - Gateways
+
+    public var gateways: [GatewayRecord] { gatewaysByName.values.sorted { $0.name < $1.name } }
+    public func gateway(_ name: String) -> GatewayRecord? { gatewaysByName[name] }
+
+    public func saveGateway(_ g: GatewayRecord) throws(StoreError) {
+        try db.execute("""
+            INSERT INTO gateways (name, format, created_at) VALUES (?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET format = excluded.format
+            """, [.text(g.name), .text(g.format), .real(g.createdAt)])
+        gatewaysByName[g.name] = g
+    }
+
+    public func removeGateway(_ name: String) throws(StoreError) {
+        try db.execute("DELETE FROM gateways WHERE name = ?", [.text(name)])
+        gatewaysByName[name] = nil
     }
 
     public func close() { db.close() }

@@ -9,7 +9,7 @@ struct FleetControllerCommand: ParsableCommand {
         version: FleetControllerVersion.string,
         subcommands: [RunCommand.self, DecodeCommand.self, StatusCommand.self, AuthorizeCommand.self,
                       UsersCommand.self, SyncCommand.self, TelemetryCommand.self, DevicesCommand.self,
-                      SensorsCommand.self, CheckConfigCommand.self],
+                      SensorsCommand.self, CheckConfigCommand.self, BrokerCommand.self, PairCommand.self, GatewaysCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -10,6 +10,36 @@ public final class BrokerHarness {
     public let configPath: String
     private var process: ChildProcess?
     public static let binary = "/usr/sbin/mosquitto"
+    /// Dynsec mode only: the accounts `fleet-controller broker init` created.
+    public private(set) var accounts: DynsecAccounts?
+
+    /// Usernames and passwords of a dynsec broker, with the files holding the passwords.
+    public struct DynsecAccounts: Sendable {
+        public var admin: (username: String, password: String, file: String)
+        public var controller: (username: String, password: String, file: String)
+        public var bootstrap: (username: String, password: String, file: String)
+    }
+
+    /// Dynsec mode: the broker exactly as `fleet-controller broker init` sets it up (plugin, default
+    /// deny, admin, controller and bootstrap accounts; no anonymous access), plus a Unix socket.
+    /// `controllerBinary` is the built fleet-controller (`DaemonHarness.binary`).
+    public init(dynsecWith controllerBinary: String, extraConfig: String = "") throws {
+        dir = makeTempDir("fc-broker")
+        socketPath = "\(dir)/mosquitto.sock"
+        port = try freeTCPPort()
+        configPath = "\(dir)/mosquitto.conf"
+        let r = try ChildProcess.run(controllerBinary, ["broker", "init", "--dir", dir, "--port", "\(port)",
+                                                        "--socket", socketPath], in: "/tmp")
+        guard r.status == 0 else { throw HarnessError("broker init exited \(r.status):\n\(r.output)") }
+        if !extraConfig.isEmpty { try writeFile(configPath, try readFile(configPath) + extraConfig + "\n") }
+        func account(_ user: String, _ name: String) throws -> (String, String, String) {
+            let file = "\(dir)/\(name).secret"
+            return (user, try readFile(file).trimmingCharacters(in: "\n"), file)
+        }
+        accounts = DynsecAccounts(admin: try account("fc-admin", "admin"), controller: try account("fc-controller", "controller"),
+                                  bootstrap: try account("fc-pairing", "bootstrap"))
+        try start()
+    }
 
     public init(extraConfig: String = "", persistence: Bool = true) throws {
         dir = makeTempDir("fc-broker")

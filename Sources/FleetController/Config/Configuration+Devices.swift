@@ -1,7 +1,27 @@
-/// `[[devices]]`: pre-provisioned devices.
+import DevicePairing
+
+/// `[[devices]]` (pre-provisioned devices), `[pairing]`, and the dynsec admin account in `[broker]`.
 extension Configuration {
-    static let deviceTopLevelKeys: Set<String> = ["devices"]
-    static let deviceKinds: Set<String> = ["room_display", "kiosk", "checkin_panel", "people_counter", "eink_display"]
+    static let deviceTopLevelKeys: Set<String> = ["devices", "pairing"]
+    static let deviceKinds: Set<String> = PairingHello.kinds
+
+    struct Pairing {
+        /// The publish-only account panels say hello with (printed by `broker init`).
+        var bootstrapUsername: String?
+        var codeTTL: Duration = .seconds(600)
+        var maxFailures = 5
+        var failureWindow: Duration = .seconds(600)
+        var cooldown: Duration = .seconds(600)
+
+        var policy: PairingPolicy {
+            var p = PairingPolicy()
+            p.codeTTL = codeTTL.seconds
+            p.maxFailures = maxFailures
+            p.failureWindow = failureWindow.seconds
+            p.cooldown = cooldown.seconds
+            return p
+        }
+    }
 
     mutating func readDevices(_ root: TableReader) throws(ConfigError) {
         for d in try root.tables("devices") {
@@ -9,6 +29,24 @@ extension Configuration {
             devices.append(Device(id: try d.requiredString("id"), kind: try d.requiredString("kind"),
                                   resource: try d.requiredString("resource"), name: try d.string("name"),
                                   minimumRole: try d.string("minimum_role"), actions: try d.stringArray("actions")))
+        }
+        if let b = try root.subtable("broker") {
+            broker.adminUsername = try b.string("admin_username")
+            broker.adminPasswordFile = try b.string("admin_password_file")
+            if broker.adminUsername != nil && broker.adminPasswordFile == nil {
+                throw b.error("admin_username", "needs admin_password_file beside it")
+            }
+        }
+        if let p = try root.subtable("pairing") {
+            try p.allowOnly(["bootstrap_username", "code_ttl", "max_failures", "failure_window", "cooldown"])
+            pairing.bootstrapUsername = try p.string("bootstrap_username")
+            pairing.codeTTL = try p.duration("code_ttl", default: pairing.codeTTL)
+            pairing.maxFailures = try p.int("max_failures", default: pairing.maxFailures, range: 1...100)
+            pairing.failureWindow = try p.duration("failure_window", default: pairing.failureWindow)
+            pairing.cooldown = try p.duration("cooldown", default: pairing.cooldown)
+            if pairing.codeTTL < .seconds(30) || pairing.codeTTL > .seconds(3600) {
+                throw p.error("code_ttl", "must be between 30s and 1h (RFC 8628: short validity, few attempts)")
+            }
         }
     }
 
@@ -25,10 +63,4 @@ extension Configuration {
             }
         }
     }
-}
-
-func isValidDeviceID(_ id: String) -> Bool {
-    !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy {
-        ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e
-    } && !id.hasPrefix(".")
 }
