@@ -134,6 +134,29 @@ public final class GraphStandIn {
         changeLog.append((id, []))
     }
 
+    /// The tenant most tests use: the five role groups (one empty), a nested group with a device
+    /// in it, a user known only by UPN, a disabled user, someone in two role groups, badges in
+    /// employeeId (and one in extensionAttribute1), and an unrelated group.
+    public func addExampleTenant() {
+        let graph = self
+        graph.addUser("u-ada", mail: "Ada@Contoso.com", name: "Ada Admin", employeeID: "b-0001",
+                      extensionAttribute1: "X-1")
+        graph.addUser("u-bob", mail: "bob@contoso.com", name: "Bob User", employeeID: "B-1001")
+        graph.addUser("u-ben", mail: nil, name: "Ben UPN", employeeID: "B-1002")  // UPN only
+        graph.addUser("u-mia", mail: "mia@contoso.com", name: "Mia Both", employeeID: "B-2001")
+        graph.addUser("u-ned", mail: "ned@contoso.com", name: "Ned Nested", employeeID: "B-3001")
+        graph.addUser("u-hal", mail: "hal@contoso.com", name: "Hal Hidden", employeeID: "B-4001")
+        graph.addUser("u-dis", mail: "dis@contoso.com", name: "Dis Abled", enabled: false, employeeID: "B-5001")
+        graph.addDevice("dev-1", name: "ROOM-DISPLAY-01")
+        graph.addGroup("g-admin", "UMA Admin", members: ["u-ada"])
+        graph.addGroup("g-adv", "UMA Advanced Manager")
+        graph.addGroup("g-mgr", "UMA Manager", members: ["u-mia", "g-floor3"])
+        graph.addGroup("g-floor3", "Floor 3", members: ["u-ned", "dev-1"])
+        graph.addGroup("g-hidden", "UMA Hidden User", members: ["u-hal"])
+        graph.addGroup("g-user", "UMA User", members: ["u-bob", "u-ben", "u-mia", "u-dis", "dev-1"])
+        graph.addGroup("g-other", "Marketing", members: ["u-bob"])
+    }
+
     public func addGroup(_ id: String, _ name: String, members: [String] = []) {
         groups[id] = Group(id: id, displayName: name, members: members)
     }

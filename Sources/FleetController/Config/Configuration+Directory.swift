@@ -1,3 +1,5 @@
+import DirectoryCache
+
 /// `[[directory.sources]]` and `[authorization]`.
 extension Configuration {
     static let directoryTopLevelKeys: Set<String> = ["directory", "authorization"]
@@ -28,6 +30,12 @@ extension Configuration {
         src.path = try s.string("path")
         src.interval = try s.duration("interval", default: src.interval)
         src.roleGroups = try s.stringMap("role_groups")
+        if let g = try s.subtable("role_groups") {
+            try g.allowOnly(Set(Role.allCases.map(\.rawValue)))
+            for (role, name) in src.roleGroups where name.isEmpty || name.utf8.count > 256 {
+                throw g.error(role, "a group display name has 1 to 256 characters")
+            }
+        }
         for k in cloudKeys { if let v = try s.string(k) { src.settings[k] = v } }
         return src
     }
@@ -40,11 +48,36 @@ extension Configuration {
             switch s.kind {
             case "csv":
                 guard s.path != nil else { throw root.error(at: "\(at).path", "a csv source needs path = \"…/people.csv\"") }
-            case "graph", "google", "okta", "scim":
+            case "graph":
+                try Self.validateGraph(s, at: at, root)
+            case "google", "okta", "scim":
                 throw root.error(at: "\(at).kind", "source kind \"\(s.kind)\" is not available in this build yet; use \"csv\"")
             default:
                 throw root.error(at: "\(at).kind", "unknown source kind \"\(s.kind)\"; expected graph, google, okta, scim or csv")
             }
         }
     }
+
+    /// `kind = "graph"`: the app registration's tenant, client id and secret file are required;
+    /// login_url and graph_url default to the global cloud.
+    private static func validateGraph(_ s: Source, at: String, _ root: TableReader) throws(ConfigError) {
+        for key in ["tenant_id", "client_id", "client_secret_file"] where (s.settings[key] ?? "").isEmpty {
+            throw root.error(at: "\(at).\(key)", "a graph source needs \(key) (the Entra ID app registration: tenant, application (client) id, and a file holding its client secret)")
+        }
+        for key in ["login_url", "graph_url"] {
+            guard let url = s.settings[key] else { continue }
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw root.error(at: "\(at).\(key)", "expected an http(s) URL such as \"\(key == "login_url" ? GraphDefaults.loginURL : GraphDefaults.graphURL)\"")
+            }
+        }
+        if let badge = s.settings["badge_attribute"], BadgeAttribute(config: badge) == nil {
+            throw root.error(at: "\(at).badge_attribute", "expected \"employeeId\" or \"onPremisesExtensionAttributes.extensionAttribute1\" … \"extensionAttribute15\"")
+        }
+    }
+}
+
+/// The global Microsoft cloud; national clouds and tests set login_url / graph_url.
+enum GraphDefaults {
+    static let loginURL = "https://login.microsoftonline.com"
+    static let graphURL = "https://graph.microsoft.com"
 }

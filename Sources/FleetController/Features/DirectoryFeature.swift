@@ -5,14 +5,28 @@ import Logging
 import MQTTBridge
 
 /// The offline directory: sources synced on timers, decisions for doors and panels over MQTT and
-/// HTTP, people lookups, sync runs.
+/// HTTP, people lookups, sync runs, plans, held runs and pausing.
 final class DirectoryFeature: Feature {
     let cache: DirectoryCache
-    private let context: FeatureContext
-    private let devices: (String) -> DeviceContext?
-    private var config: Configuration
+    let context: FeatureContext
+    let devices: (String) -> DeviceContext?
+    private(set) var config: Configuration
+    /// One libcurl multi for every network source, on the loop.
+    private(set) lazy var http = HTTPClient(reactor: context.reactor)
+    private(set) var sources: [String: any DirectorySource] = [:]
     private var syncTimers: [TimerID] = []
+    /// Runs in flight by source: a second request for the same source joins it.
+    private(set) var running: [String: SyncRun] = [:]
     private(set) var lastSync: [String: SyncRunResult] = [:]
+    /// Dry runs (`sync plan`) by id; the newest few are kept for the CLI to fetch.
+    var plans: [Int: PlanState] = [:]
+    var nextPlanID = 1
+
+    enum PlanState {
+        case running(source: String)
+        case done(SyncPlan)
+        case failed(source: String, DirectoryError)
+    }
 
     init(_ context: FeatureContext, devices: @escaping (String) -> DeviceContext?) throws {
         self.context = context
@@ -20,7 +34,8 @@ final class DirectoryFeature: Feature {
         config = context.config
         cache = DirectoryCache(store: try DirectoryStore(path: "\(context.config.stateDir)/directory.sqlite"),
                                clock: context.reactor.clock, logger: Logger(label: "directory"),
-                               policy: Self.policy(context.config))
+                               policy: Self.policy(context.config), rules: Self.rules(context.config))
+        rebuildSources()
         installDeviceOps()
     }
 
@@ -29,29 +44,82 @@ final class DirectoryFeature: Feature {
                             stale: AuthorizationPolicy.StaleMode(rawValue: c.stalePolicy) ?? .denyAllButAdmin)
     }
 
+    static func rules(_ c: Configuration) -> SyncRules { SyncRules(maxDeactivationShare: c.maxDeactivationShare) }
+
     func start() { scheduleSyncs() }
 
     func reload(_ c: Configuration) throws {
         config = c
         cache.policy = Self.policy(c)
+        cache.rules = Self.rules(c)
+        rebuildSources()
         scheduleSyncs()
     }
 
     // MARK: - Sources
 
+    /// Sources from the config; a Graph source whose settings did not change is kept, with its
+    /// token and pinned group ids.
+    private func rebuildSources() {
+        var fresh: [String: any DirectorySource] = [:]
+        for s in config.sources {
+            switch s.kind {
+            case "graph":
+                let settings = Self.graphSettings(s)
+                if let old = sources[s.name] as? GraphSource, old.settings == settings {
+                    fresh[s.name] = old
+                } else {
+                    fresh[s.name] = GraphSource(settings: settings, http: http, reactor: context.reactor,
+                                                logger: Logger(label: "directory.graph"))
+                }
+            default:
+                if let path = s.path { fresh[s.name] = CSVSource(name: s.name, path: path) }
+            }
+        }
+        sources = fresh
+    }
+
+    static func graphSettings(_ s: Configuration.Source) -> GraphSettings {
+        var groups: [Role: String] = [:]
+        for (key, name) in s.roleGroups { if let role = Role(rawValue: key) { groups[role] = name } }
+        return GraphSettings(
+            name: s.name, tenantID: s.settings["tenant_id"] ?? "", clientID: s.settings["client_id"] ?? "",
+            clientSecretFile: s.settings["client_secret_file"] ?? "",
+            loginURL: s.settings["login_url"] ?? GraphDefaults.loginURL,
+            graphURL: s.settings["graph_url"] ?? GraphDefaults.graphURL,
+            badgeAttribute: s.settings["badge_attribute"].flatMap(BadgeAttribute.init(config:)) ?? .employeeID,
+            roleGroups: groups)
+    }
+
     private func scheduleSyncs() {
         syncTimers.forEach(context.reactor.cancel)
         syncTimers = []
         for source in config.sources {
-            runSync(source.name)
-            syncTimers.append(context.reactor.every(source.interval) { [unowned self] in self.runSync(source.name) })
+            if !cache.syncPaused { runSync(source.name) }
+            syncTimers.append(context.reactor.every(source.interval) { [unowned self] in
+                if !self.cache.syncPaused { self.runSync(source.name) }
+            })
         }
     }
 
+    /// Starts a run of `name` (or joins the one in flight); nil for an unknown source.
+    /// `completion` gets the finished run (at once for files).
     @discardableResult
-    func runSync(_ name: String, force: Bool = false) -> SyncRunResult? {
-        guard let source = config.sources.first(where: { $0.name == name }), let path = source.path else { return nil }
-        let result = cache.syncCSV(name: name, path: path, force: force)
+    func runSync(_ name: String, force: Bool = false, completion: @escaping (SyncRunResult) -> Void = { _ in }) -> SyncRun? {
+        guard let source = sources[name] else { return nil }
+        if let inFlight = running[name] { return inFlight }
+        var finished = false
+        let started = cache.sync(source: source, force: force) { [unowned self] result in
+            finished = true
+            running[name] = nil
+            record(name, result)
+            completion(result)
+        }
+        if !finished { running[name] = started }
+        return finished ? lastSync[name]?.run : started
+    }
+
+    private func record(_ name: String, _ result: SyncRunResult) {
         let previous = lastSync[name]
         lastSync[name] = result
         // Log a run's outcome when it changes, not every interval.
@@ -63,7 +131,22 @@ final class DirectoryFeature: Feature {
             default: log.error("directory source \(name) failed: \(result.reason ?? "")")
             }
         }
-        return result
+    }
+
+    /// Starts a dry run of `name`; returns its plan id.
+    func startPlan(_ name: String) -> Int? {
+        guard let source = sources[name] else { return nil }
+        let id = nextPlanID
+        nextPlanID += 1
+        plans[id] = .running(source: name)
+        plans = plans.filter { $0.key > id - 20 }
+        cache.plan(source: source) { [unowned self] result in
+            switch result {
+            case .success(let plan): plans[id] = .done(plan)
+            case .failure(let error): plans[id] = .failed(source: name, error)
+            }
+        }
+        return id
     }
 
     // MARK: - Device operations
@@ -105,11 +188,37 @@ final class DirectoryFeature: Feature {
             return .json(200, u.json())
         }
         r.add("POST", "/api/v1/sync") { [unowned self] req, _ in self.sync(req) }
-        r.add("GET", "/api/v1/sync/runs") { [unowned self] _, _ in
-            do { return .json(200, ["runs": .array(try self.cache.store.runs(limit: 50).map { $0.json() })]) } catch {
-                return .error(500, "store_error", "\(error)")
+        r.add("GET", "/api/v1/sync/runs") { [unowned self] req, _ in
+            do {
+                let runs = try self.cache.store.runs(limit: req.intQuery("limit", default: 50, range: 1...1000),
+                                                     source: req.query["source"])
+                return .json(200, ["runs": .array(runs.map { $0.json() })])
+            } catch { return .error(500, "store_error", "\(error)") }
+        }
+        r.add("GET", "/api/v1/sync/runs/{id}") { [unowned self] _, p in
+            guard let id = Int64(p["id"]!), let run = try? self.cache.store.run(id: id) else {
+                return .error(404, "not_found", "no sync run \(p["id"]!)")
+            }
+            return .json(200, run.json())
+        }
+        r.add("POST", "/api/v1/sync/runs/{id}/apply") { [unowned self] _, p in
+            guard let id = Int64(p["id"]!) else { return .error(404, "not_found", "no sync run \(p["id"]!)") }
+            do throws(DirectoryError) {
+                let result = try self.cache.applyHeld(runID: id)
+                self.lastSync[result.run.source] = result
+                return .json(200, result.run.json())
+            } catch {
+                return .error(error.code == .notFound ? 404 : error.code == .store ? 500 : 409, error.code.rawValue, error.description)
             }
         }
+        r.add("GET", "/api/v1/sync/plans/{id}") { [unowned self] _, p in
+            guard let id = Int(p["id"]!), let state = self.plans[id] else {
+                return .error(404, "not_found", "no plan \(p["id"]!); plans are kept in memory for the last 20 dry runs")
+            }
+            return .json(200, Self.planJSON(id, state))
+        }
+        r.add("POST", "/api/v1/sync/pause") { [unowned self] _, _ in self.setPaused(true) }
+        r.add("POST", "/api/v1/sync/resume") { [unowned self] _, _ in self.setPaused(false) }
     }
 
     private func authorize(_ req: HTTPServerRequest) -> HTTPServerResponse {
@@ -125,17 +234,42 @@ final class DirectoryFeature: Feature {
         return .json(200, cache.authorize(credential: credential, deviceID: deviceID, action: action, devices: devices).json())
     }
 
+    /// `POST /api/v1/sync[?source=NAME][&force=1][&plan=1]`: 200 with the finished runs (or
+    /// plans), 202 while a network source is still being read (poll `sync/runs/{id}` or
+    /// `sync/plans/{id}`).
     private func sync(_ req: HTTPServerRequest) -> HTTPServerResponse {
         let names = req.query["source"].map { [$0] } ?? config.sources.map(\.name)
         guard !names.isEmpty else { return .error(409, "no_sources", "no directory source is configured") }
-        var runs: [JSON] = []
-        for name in names {
-            guard let r = runSync(name, force: req.query["force"] == "1") else {
-                return .error(404, "not_found", "no directory source named \(name)")
-            }
-            runs.append(r.run.json())
+        if let unknown = names.first(where: { sources[$0] == nil }) {
+            return .error(404, "not_found", "no directory source named \(unknown)")
         }
-        return .json(200, ["runs": .array(runs)])
+        if req.query["plan"] == "1" {
+            let ids = names.compactMap(startPlan)
+            let states = ids.map { ($0, plans[$0]!) }
+            let done = states.allSatisfy { if case .running = $0.1 { false } else { true } }
+            return .json(done ? 200 : 202, ["plans": .array(states.map { Self.planJSON($0.0, $0.1) })])
+        }
+        if cache.syncPaused {
+            return .error(409, "paused", "directory sync is paused; run `fleet-controller sync resume` first (`sync plan` still works)")
+        }
+        let runs = names.compactMap { runSync($0, force: req.query["force"] == "1") }
+        let done = runs.allSatisfy { $0.status != .running }
+        return .json(done ? 200 : 202, ["runs": .array(runs.map { $0.json() })])
+    }
+
+    private func setPaused(_ paused: Bool) -> HTTPServerResponse {
+        do { try cache.setSyncPaused(paused) } catch { return .error(500, "store_error", "\(error)") }
+        return .json(200, ["sync_paused": .bool(paused)])
+    }
+
+    static func planJSON(_ id: Int, _ state: PlanState) -> JSON {
+        switch state {
+        case .running(let source): ["id": JSON(id), "source": JSON(source), "status": "running"]
+        case .failed(let source, let error):
+            ["id": JSON(id), "source": JSON(source), "status": "failed", "reason": JSON(error.description)]
+        case .done(let plan):
+            ["id": JSON(id), "source": JSON(plan.source), "status": "done", "plan": plan.json()]
+        }
     }
 
     // MARK: - Health, metrics, status
@@ -145,24 +279,41 @@ final class DirectoryFeature: Feature {
         if let age = cache.cacheAge, age > config.maxCacheAge.seconds {
             problems.append("directory cache is stale: last successful sync \(Int(age / 3600)) h ago")
         }
-        for (name, r) in lastSync.sorted(by: { $0.key < $1.key }) where r.status == .failed {
-            problems.append("directory source \(name) failing: \(r.reason ?? "unknown")")
+        for (name, r) in lastSync.sorted(by: { $0.key < $1.key }) {
+            switch r.status {
+            case .failed: problems.append("directory source \(name) failing: \(r.reason ?? "unknown")")
+            case .held: problems.append("directory source \(name) held: \(r.reason ?? ""); run `fleet-controller sync apply \(r.run.id ?? 0) --force` after checking `sync plan`")
+            default: break
+            }
         }
         return problems
     }
 
     func writeMetrics(_ m: inout MetricsWriter) {
         if let age = cache.cacheAge { m.gauge("fleet_directory_cache_age_seconds", "Seconds since the stalest source last synced.", age) }
+        m.gauge("fleet_directory_sync_paused", "1 while directory sync is paused.", cache.syncPaused ? 1 : 0)
+        var requests: [(String, Double)] = []
+        var throttled: [(String, Double)] = []
+        for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
+            guard let graph = source as? GraphSource else { continue }
+            requests.append(("{source=\"\(name)\"}", Double(graph.requestsSent)))
+            throttled.append(("{source=\"\(name)\"}", Double(graph.throttledAnswers)))
+        }
+        if !requests.isEmpty {
+            m.metric("fleet_directory_graph_requests_total", "counter", "Requests sent to Microsoft Graph.", requests)
+            m.metric("fleet_directory_graph_throttled_total", "counter", "Throttled (429/503/504) answers from Graph.", throttled)
+        }
     }
 
     var status: [(String, JSON)] {
-        var sources = JSONObject()
+        var sourcesJSON = JSONObject()
         for s in config.sources {
             let r = lastSync[s.name]
-            sources[s.name] = ["kind": JSON(s.kind), "status": JSON(r?.status.rawValue), "reason": JSON(r?.reason),
-                               "finished_at": r?.run.finishedAt.map { JSON($0) } ?? .null]
+            sourcesJSON[s.name] = ["kind": JSON(s.kind), "status": JSON(running[s.name] != nil ? "running" : r?.status.rawValue),
+                                   "reason": JSON(r?.reason), "finished_at": r?.run.finishedAt.map { JSON($0) } ?? .null]
         }
-        return [("directory", ["cache_age_s": cache.cacheAge.map { JSON($0.rounded()) } ?? .null, "sources": .object(sources)])]
+        return [("directory", ["cache_age_s": cache.cacheAge.map { JSON($0.rounded()) } ?? .null,
+                               "sync_paused": .bool(cache.syncPaused), "sources": .object(sourcesJSON)])]
     }
 }
 

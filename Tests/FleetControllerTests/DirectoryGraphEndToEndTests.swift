@@ -1,0 +1,169 @@
+import CFleetShims
+import FleetJSON
+import FleetLoop
+import FleetTestSupport
+import GraphStandIn
+import Testing
+
+/// The daemon against the Graph stand-in (served by this test's loop) and a real broker.
+///
+/// The test talks to the daemon's HTTP API through a client on the same loop as the stand-in, so
+/// the daemon's Graph requests are answered while the test waits; MQTT requests go through
+/// mosquitto_rr like a panel's.
+final class GraphDaemon {
+    let loop: Reactor
+    let graph: GraphStandIn
+    let client: HTTPClient
+    let files = TemporaryDirectory("fc-graph-e2e")
+    let daemon: DaemonHarness
+
+    init() throws {
+        loop = try Reactor()
+        graph = try GraphStandIn(reactor: loop)
+        graph.addExampleTenant()
+        client = HTTPClient(reactor: loop)
+        try files.write("secret", graph.clientSecret + "\n")
+        daemon = try DaemonHarness(people: """
+            email,display_name,role,badge,active
+            keeper@example.com,Key Keeper,admin,K-0001,true
+
+            """, extraConfig: """
+            [[directory.sources]]
+            name = "m365"
+            kind = "graph"
+            tenant_id = "\(graph.tenant)"
+            client_id = "\(graph.clientID)"
+            client_secret_file = "\(files.file("secret"))"
+            login_url = "\(graph.baseURL)"
+            graph_url = "\(graph.baseURL)"
+            badge_attribute = "employeeId"
+            interval = "1h"
+            [[devices]]
+            id = "door-lobby"
+            kind = "checkin_panel"
+            resource = "hq/lobby"
+            """)
+    }
+
+    /// An admin API call, answered while the stand-in keeps serving.
+    func call(_ method: String, _ path: String) throws -> (status: Int, body: JSON) {
+        var result: Result<HTTPResponse, CurlError>?
+        client.send(HTTPRequest(method: method, url: "http://127.0.0.1:\(daemon.httpPort)\(path)",
+                                headers: [("Authorization", "Bearer \(daemon.token)")], timeout: .seconds(20))) { result = $0 }
+        _ = try loop.run(until: { result != nil }, limit: .seconds(25))
+        let response = try #require(result).get()
+        return (response.status, try JSON.parse(response.body))
+    }
+
+    /// Starts a run of m365 (or joins the one in flight) and waits for its outcome.
+    func sync(_ query: String = "") throws -> JSON {
+        let (status, body) = try call("POST", "/api/v1/sync?source=m365" + query)
+        try #require(status == 200 || status == 202, "\(body)")
+        let run = try #require(body["runs"]?[0])
+        guard run["status"] == "running", let id = run["id"]?.int else { return run }
+        return try waitForRun(id)
+    }
+
+    func waitForRun(_ id: Int) throws -> JSON { try waitUntilDone("/api/v1/sync/runs/\(id)") }
+
+    /// Polls the daemon (another process) until the run or plan at `path` is no longer running.
+    func waitUntilDone(_ path: String) throws -> JSON {
+        var outcome: JSON?
+        var asking = false
+        _ = try loop.run(until: {
+            if outcome == nil && !asking {
+                asking = true
+                client.send(HTTPRequest(url: "http://127.0.0.1:\(daemon.httpPort)\(path)",
+                                        headers: [("Authorization", "Bearer \(daemon.token)")])) { result in
+                    asking = false
+                    if case .success(let r) = result, let run = try? JSON.parse(r.body), run["status"] != "running" {
+                        outcome = run
+                    }
+                }
+            }
+            return outcome != nil
+        }, limit: .seconds(30))
+        return try #require(outcome, "\(path) did not finish:\n\(daemon.log)")
+    }
+
+    func authorize(_ badge: String) throws -> JSON {
+        try JSON.parse(daemon.mqttRequest(device: "door-lobby", op: "authorize",
+                                          body: #"{"credential":{"type":"badge","value":"\#(badge)"},"action":"checkin"}"#))
+    }
+}
+
+@Suite(.serialized) struct DirectoryGraphEndToEndTests {
+    @Test func aDoorKeepsDecidingRightThroughThrottlingABrokenGroupAnOutageAndARestart() throws {
+        let t = try GraphDaemon()
+        try t.daemon.start()
+        let first = try t.sync()
+        #expect(first["status"] == "succeeded", "\(first)")
+        #expect(first["counts"]?["adds"] == 7)
+        #expect(first["duration_s"]?.double != nil)
+        #expect(try t.authorize("B-3001")["decision"] == "allow")  // nested group member
+        #expect(try t.authorize("b-3001")["role"] == "manager")
+        let disabled = try t.authorize("B-5001")
+        #expect(disabled["decision"] == "deny" && disabled["reason"] == "inactive")
+        #expect(t.graph.requests.contains { $0.path.hasSuffix("/transitiveMembers") && $0.headers["x-ms-throttle-priority"] == "Low" })
+
+        // A throttled tenant: the daemon waits as told, then completes.
+        t.graph.throttle = 2
+        t.graph.retryAfter = "0.25"
+        let started = SystemClock().now
+        let throttled = try t.sync()
+        #expect(throttled["status"] == "succeeded", "\(throttled)")
+        #expect(SystemClock().now.since(started) >= .milliseconds(500))
+
+        // A broken group (a duplicate name) fails the run; the door keeps its answers.
+        t.graph.addGroup("g-dup", "UMA User", members: ["u-ned"])
+        let broken = try t.sync()
+        #expect(broken["status"] == "failed")
+        #expect(broken["reason"]?.string?.contains("named \"UMA User\"") == true)
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+        t.graph.groups["g-dup"] = nil
+
+        // An emptied group is held; the plan shows who would go; an admin confirms.
+        t.graph.groups["g-user"]?.members = []
+        let held = try t.sync()
+        #expect(held["status"] == "held", "\(held)")
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+        let (planStatus, planBody) = try t.call("POST", "/api/v1/sync?source=m365&plan=1")
+        #expect(planStatus == 200 || planStatus == 202)
+        var plan = try #require(planBody["plans"]?[0])
+        if plan["status"] == "running", let id = plan["id"]?.int { plan = try t.waitUntilDone("/api/v1/sync/plans/\(id)") }
+        #expect(plan["plan"]?["verdict"] == "held")
+        #expect(plan["plan"]?["deactivations"]?.array?.compactMap { $0["email"]?.string }.sorted()
+                == ["bob@contoso.com", "u-ben@contoso.onmicrosoft.com"])
+        let heldID = try #require(held["id"]?.int)
+        let applied = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")
+        #expect(applied.status == 200 && applied.body["status"] == "succeeded", "\(applied.body)")
+        #expect(try t.authorize("B-1001")["reason"] == "inactive")
+        #expect(try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply").status == 409)
+        t.graph.groups["g-user"]?.members = ["u-bob", "u-ben", "u-mia", "u-dis"]
+        #expect(try t.sync()["status"] == "succeeded")
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+
+        // The cloud goes away: the run fails, doors keep being answered from the cache.
+        let port = t.graph.port
+        t.graph.stop()
+        let outage = try t.sync()
+        #expect(outage["status"] == "failed")
+        #expect(outage["reason"]?.string?.contains("cannot reach 127.0.0.1") == true)
+        #expect(try t.authorize("B-3001")["decision"] == "allow")
+        #expect(try t.call("GET", "/healthz").status != 200)
+
+        // Pause survives a restart; the restarted daemon decides from directory.sqlite alone.
+        #expect(try t.call("POST", "/api/v1/sync/pause").status == 200)
+        #expect(t.daemon.stop() == 0)
+        try t.daemon.start(requireHealthy: false)
+        #expect(try t.authorize("B-3001")["decision"] == "allow")
+        #expect(try t.authorize("B-9999")["reason"] == "unknown_credential")
+        #expect(try t.call("GET", "/api/v1/status").body["directory"]?["sync_paused"] == true)
+        #expect(try t.call("POST", "/api/v1/sync?source=m365").status == 409)
+        #expect(try t.call("POST", "/api/v1/sync/resume").status == 200)
+        try t.graph.listen(port: port)
+        #expect(try t.sync()["status"] == "succeeded")
+        #expect(t.daemon.stop() == 0)
+        #expect(!t.daemon.log.contains(t.graph.clientSecret))
+    }
+}
