@@ -8,7 +8,7 @@ public struct DecoderRegistry: Sendable {
     private var canonical: [String: [String]] = [:]
 
     /// Every decoder this build ships.
-    public static let standard = DecoderRegistry(Milesight.models)
+    public static let standard = DecoderRegistry(Milesight.models + Pressac.models)
 
     /// A registry of `decoders`; see ``register(_:)`` for name clashes.
     public init(_ decoders: [any SensorDecoder] = []) {

@@ -29,7 +29,7 @@ import Testing
             try registry.decode(vendor: "acme", model: "X", fPort: 1, payload: [])
         }
         #expect(error?.code == .unknownModel)
-        #expect(error?.reason == "unknown vendor 'acme'; known vendors: milesight")
+        #expect(error?.reason == "unknown vendor 'acme'; known vendors: milesight, pressac")
     }
 
     /// Models the vector file has no uplink for, and why they are registered anyway.

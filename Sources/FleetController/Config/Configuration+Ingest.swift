@@ -14,7 +14,7 @@ struct IngestSettings {
 
 extension Configuration {
     static let ingestTopLevelKeys: Set<String> = ["sensors", "ingest", "export"]
-    static let ingestFormats = ["milesight-gateway", "chirpstack-v4", "tts-v3"]
+    static let ingestFormats = ["milesight-gateway", "chirpstack-v4", "tts-v3", "pressac", "irisys"]
 
     mutating func readIngest(_ root: TableReader) throws(ConfigError) {
         for s in try root.tables("sensors") {
