@@ -1,0 +1,52 @@
+# fleet-controller: build, test, run and benchmark. GNU make.
+# CI runs `make test` as root on a fresh Debian 12 (network only to Debian's archive).
+
+SWIFT ?= swift
+SHELL := /bin/bash
+# Where SwiftPM builds; another scratch path lets two builds run side by side (make test BUILD_DIR=.build-x).
+BUILD_DIR ?= .build
+SWIFTPM := --scratch-path $(BUILD_DIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build release test run bench fuzz clean
+
+help:
+	@echo "fleet-controller make targets:"
+	@echo "  deps     install the missing Debian packages (mosquitto, libmosquitto, sqlite, curl, microhttpd)"
+	@echo "  build    debug build ($(BUILD_DIR)/debug)"
+	@echo "  release  release build ($(BUILD_DIR)/release)"
+	@echo "  test     deps + build + swift test + script tests (scripts/test-*.sh)"
+	@echo "  run      deps + release + a private broker on 127.0.0.1:18830 and the controller (scripts/run-local.sh)"
+	@echo "  bench    deps + release + benchmarks with device-sim (scripts/bench.sh)"
+	@echo "  fuzz     fuzz targets (none yet)"
+	@echo "  clean    remove build products and ./var/bench (keeps ./var state and package checkouts)"
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(SWIFTPM) -c debug
+
+release: deps
+	$(SWIFT) build $(SWIFTPM) -c release
+
+test: deps build
+	$(SWIFT) test $(SWIFTPM)
+	@for t in scripts/test-*.sh; do \
+		[ -e "$$t" ] || continue; \
+		echo "== $$t"; \
+		BIN=$(BUILD_DIR)/debug bash "$$t" || exit 1; \
+	done
+
+run: release
+	BIN=$(BUILD_DIR)/release bash scripts/run-local.sh
+
+bench: release
+	BIN=$(BUILD_DIR)/release bash scripts/bench.sh
+
+fuzz:
+	@echo "no fuzz targets yet"
+
+clean:
+	$(SWIFT) package $(SWIFTPM) clean
+	rm -rf var/bench
