@@ -22,7 +22,7 @@ extension DirectoryCache {
         if case .failed(let reason) = plan.verdict {
             throw DirectoryError(.conflict, reason: "run \(id) cannot be applied any more: \(reason)")
         }
-        try store.apply(plan, at: clock.unixTime)
+        try store.apply(plan, at: clock.unixTime, meta: snapshot.deltaMeta)
         held[id] = nil
         run.status = .succeeded
         run.reason = "confirmed by an admin after being held: " + (run.reason ?? "")

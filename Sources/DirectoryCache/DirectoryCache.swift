@@ -78,14 +78,14 @@ public final class DirectoryCache {
 
     /// Records the run as `running` so the API shows a read in progress. A store error here is
     /// left for ``finishSync`` to hit and report again.
-    private func beginRun(source: String) -> SyncRun {
+    func beginRun(source: String) -> SyncRun {
         var run = SyncRun(source: source, status: .running, startedAt: clock.unixTime)
         run.id = try? store.recordRun(run)
         return run
     }
 
     /// The source-agnostic tail of every sync: plan, apply or refuse, record the run, log once.
-    private func finishSync(
+    func finishSync(
         _ started: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool, detail: String?
     ) -> SyncRunResult {
         var run = started
@@ -100,7 +100,7 @@ public final class DirectoryCache {
             run.counts = made.counts
             switch made.verdict {
             case .ready:
-                try store.apply(made, at: clock.unixTime)
+                try store.apply(made, at: clock.unixTime, meta: snapshot.deltaMeta)
                 run.status = .succeeded
             case .held(let reason):
                 run.status = .held
@@ -130,7 +130,7 @@ public final class DirectoryCache {
         return SyncRunResult(run: run, plan: plan, error: failure)
     }
 
-    private func log(_ run: SyncRun, detail: String?) {
+    func log(_ run: SyncRun, detail: String?) {
         var metadata: Logger.Metadata = [
             "source": "\(run.source)", "status": "\(run.status.rawValue)", "counts": "\(run.counts)",
         ]

@@ -38,6 +38,8 @@ public struct DirectorySnapshot: Sendable, Equatable {
     public var isComplete: Bool
     /// How an operator gives this source an Admin, in the source's own terms.
     public var adminRemedy: String
+    /// Where the next delta round of this source starts; stored in the apply's transaction.
+    public var deltaLink: String?
 
     public init(
         source: String, origin: String, people: [Person], isComplete: Bool = true,
@@ -48,6 +50,13 @@ public struct DirectorySnapshot: Sendable, Equatable {
         self.people = people
         self.isComplete = isComplete
         self.adminRemedy = adminRemedy
+    }
+}
+
+extension DirectorySnapshot {
+    /// The meta rows an apply of this snapshot writes: the source's next delta start.
+    var deltaMeta: [(String, String)] {
+        deltaLink.map { [(DirectoryStore.deltaKey(source), $0)] } ?? []
     }
 }
 

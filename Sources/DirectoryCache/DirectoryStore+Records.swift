@@ -63,6 +63,17 @@ extension DirectoryStore {
     // MARK: - Last successful sync
 
     static func lastSyncKey(_ source: String) -> String { "last_sync:" + source }
+    static func deltaKey(_ source: String) -> String { "delta:" + source }
+
+    /// Where the source's next delta round starts; nil before its first full read.
+    public func deltaLink(source: String) throws(DirectoryError) -> String? { try meta(Self.deltaKey(source)) }
+
+    /// Forgets the delta start (an expired token): the next run reads everything.
+    public func clearDeltaLink(source: String) throws(DirectoryError) {
+        try Self.wrap("clearDeltaLink") { () throws(StoreError) in
+            try db.execute("DELETE FROM meta WHERE key = ?", [.text(Self.deltaKey(source))])
+        }
+    }
 
     /// Unix time of the source's last applied sync; nil if it never succeeded.
     public func lastSuccessfulSync(source: String) throws(DirectoryError) -> Double? {

@@ -93,6 +93,25 @@ public final class DirectoryStore {
             operation: "user(badge:)")
     }
 
+    /// The user a source knows by `externalID`.
+    public func user(source: String, externalID: String) throws(DirectoryError) -> User? {
+        try queryUser("SELECT \(Self.userColumns) FROM users WHERE source = ? AND external_id = ?",
+            [.text(source), .text(externalID)], operation: "user(source:externalID:)")
+    }
+
+    /// Active users of a source, all or only those with `role`.
+    public func activeCount(source: String, role: Role? = nil) throws(DirectoryError) -> Int {
+        let row = try Self.wrap("activeCount") { () throws(StoreError) in
+            if let role {
+                try db.queryOne("SELECT count(*) FROM users WHERE source = ? AND active = 1 AND role = ?",
+                    [.text(source), .text(role.rawValue)])
+            } else {
+                try db.queryOne("SELECT count(*) FROM users WHERE source = ? AND active = 1", [.text(source)])
+            }
+        }
+        return Int(row?.int64(0) ?? 0)
+    }
+
     /// All users, or those of one source, in a stable order (by id).
     public func users(source: String? = nil) throws(DirectoryError) -> [User] {
         let rows = try Self.wrap("users") { () throws(StoreError) in
@@ -124,7 +143,7 @@ public final class DirectoryStore {
 
     /// Writes a ready plan and stamps the source's last successful sync, all in one transaction:
     /// a crash or error leaves the cache exactly as it was.
-    public func apply(_ plan: SyncPlan, at now: Double) throws(DirectoryError) {
+    public func apply(_ plan: SyncPlan, at now: Double, meta: [(String, String)] = []) throws(DirectoryError) {
         precondition(plan.verdict == .ready, "only a ready plan may be applied: \(plan.verdict)")
         try Self.wrap("apply") { () throws(StoreError) in
             do {
@@ -142,6 +161,7 @@ public final class DirectoryStore {
                     }
                     for change in plan.changes { try upsert(change.after) }
                     try setMeta(Self.lastSyncKey(plan.source), String(now))
+                    for (key, value) in meta { try setMeta(key, value) }
                 }
             } catch let error as StoreError {
                 throw error

@@ -76,6 +76,11 @@ public final class GraphSource: DirectorySource {
         pinnedGroups = resolved
     }
 
+    var adminRemedy: String {
+        let adminGroup = settings.roleGroups[.admin] ?? Role.admin.displayName
+        return "add an enabled user with a mail address to the group \"\(adminGroup)\" in Entra ID (directly or through a nested group)"
+    }
+
     fileprivate func finished(_ stats: ReadStats) { lastRead = stats }
 }
 
@@ -95,6 +100,7 @@ private final class GraphRead {
     /// First-seen order, so snapshots (and plans) come out the same way every run.
     var order: [String] = []
     var stats = GraphSource.ReadStats()
+    var deltaLink: String?
 
     init(source: GraphSource, completion: @escaping (Result<DirectorySnapshot, DirectoryError>) -> Void) {
         self.source = source
@@ -102,6 +108,17 @@ private final class GraphRead {
     }
 
     func start() {
+        source.readBaseline { [self] result in
+            switch result {
+            case .failure(let error): fail(error)
+            case .success(let link):
+                deltaLink = link
+                readRoleGroups()
+            }
+        }
+    }
+
+    private func readRoleGroups() {
         let names = Role.allCases.reversed().compactMap { settings.roleGroups[$0] }
         var unique: [String] = []
         for name in names where !unique.contains(name) { unique.append(name) }
@@ -228,10 +245,10 @@ private final class GraphRead {
                 "source": "\(source.name)", "without_email": "\(stats.withoutEmail)", "bad_badges": "\(stats.badBadges)",
             ])
         }
-        let adminGroup = settings.roleGroups[.admin] ?? Role.admin.displayName
-        completion(.success(DirectorySnapshot(source: source.name, origin: source.origin, people: people,
-            isComplete: true, adminRemedy:
-                "add an enabled user with a mail address to the group \"\(adminGroup)\" in Entra ID (directly or through a nested group)")))
+        var snapshot = DirectorySnapshot(source: source.name, origin: source.origin, people: people,
+            isComplete: true, adminRemedy: source.adminRemedy)
+        snapshot.deltaLink = deltaLink
+        completion(.success(snapshot))
     }
 }
 

@@ -38,6 +38,7 @@ final class GraphDaemon {
             graph_url = "\(graph.baseURL)"
             badge_attribute = "employeeId"
             interval = "1h"
+            delta_interval = "1h"
             [[devices]]
             id = "door-lobby"
             kind = "checkin_panel"
@@ -113,6 +114,14 @@ final class GraphDaemon {
         let throttled = try t.sync()
         #expect(throttled["status"] == "succeeded", "\(throttled)")
         #expect(SystemClock().now.since(started) >= .milliseconds(500))
+
+        // A disabled account reaches the door with the next delta round.
+        t.graph.updateUser("u-hal", [("accountEnabled", false)])
+        let delta = try t.sync("&delta=1")
+        #expect(delta["status"] == "succeeded" && delta["counts"]?["mode"] == "delta", "\(delta)")
+        #expect(try t.authorize("B-4001")["reason"] == "inactive")
+        t.graph.updateUser("u-hal", [("accountEnabled", true)])
+        #expect(try t.sync("&delta=1")["counts"]?["reactivations"] == 1)
 
         // A broken group (a duplicate name) fails the run; the door keeps its answers.
         t.graph.addGroup("g-dup", "UMA User", members: ["u-ned"])

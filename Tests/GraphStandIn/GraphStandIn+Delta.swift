@@ -15,13 +15,18 @@ extension GraphStandIn {
             return page(cursor, path: path)
         }
         let head = changeLog.count + deltaBase
+        if request.query["$deltatoken"] == "latest" {
+            return page(Cursor(ids: [], offset: 0, top: deltaPageSize, select: nil, items: [], deltaPosition: head), path: path)
+        }
         if let raw = request.query["$deltatoken"] {
-            guard let position = Int(raw), position >= deltaBase, position <= head else {
+            let parts = raw.split(separator: "-")
+            guard parts.count == 2, let generation = Int(parts[0]), let position = Int(parts[1]),
+                  position >= deltaBase, position <= head else {
                 return graphError(400, "Request_BadRequest", "Invalid $deltatoken")
             }
-            if expiredDeltaTokens.contains(position) {
-                return graphError(410, "SyncStateNotFound",
-                                  "The sync state generation is not found; generation=149;[highest=157][157][155][156].")
+            if generation != deltaGeneration {
+                return graphError(deltaExpiryStatus, deltaExpiryStatus == 410 ? "SyncStateNotFound" : "syncStateNotFound",
+                                  "The sync state generation is not found; generation=\(generation);[highest=\(deltaGeneration)].")
             }
             var items: [JSON] = []
             for change in changeLog[(position - deltaBase)...] {

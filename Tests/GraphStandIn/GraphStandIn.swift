@@ -62,7 +62,10 @@ public final class GraphStandIn {
     var changeLog: [(id: String, keys: [String]?)] = []
     /// Users per delta page (Graph chooses; `$top` is not supported on delta).
     public var deltaPageSize = 200
-    var expiredDeltaTokens: Set<Int> = []
+    /// How an expired delta token is answered: 410 Gone, or (as some tenants do) 400 with the code.
+    public var deltaExpiryStatus = 410
+    /// Tokens name a generation; expiring bumps it, so every token handed out before answers 410.
+    var deltaGeneration = 1
     var deltaBase = 0
 
     struct Cursor {
@@ -167,7 +170,7 @@ public final class GraphStandIn {
 
     /// The delta token handed out so far no longer works (410 SyncStateNotFound).
     public func expireDeltaTokens() {
-        for position in 0...changeLog.count { expiredDeltaTokens.insert(position + deltaBase) }
+        deltaGeneration += 1
     }
 
     // MARK: - Dispatch
@@ -288,7 +291,7 @@ public final class GraphStandIn {
             cursors[token] = next
             body["@odata.nextLink"] = JSON("\(baseURL)\(path)?$skiptoken=\(token)")
         } else if let position = cursor.deltaPosition {
-            body["@odata.deltaLink"] = JSON("\(baseURL)/v1.0/users/delta?$deltatoken=\(position)")
+            body["@odata.deltaLink"] = JSON("\(baseURL)/v1.0/users/delta?$deltatoken=\(deltaGeneration)-\(position)")
         }
         body["value"] = .array(items)
         return json(.object(body))

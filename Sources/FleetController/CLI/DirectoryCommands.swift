@@ -63,11 +63,13 @@ struct SyncCommand: ParsableCommand {
         @Option var source: String?
         @Flag(help: "Apply a run even if it would deactivate more than the allowed share.") var force = false
         @Flag(name: .customLong("no-wait"), help: "Return as soon as the run started.") var noWait = false
+        @Flag(help: "Graph sources: read only the changes since the last run (/users/delta).") var delta = false
 
         func run() throws {
             var q: [String] = []
             if let source { q.append("source=\(percentEncode(source))") }
             if force { q.append("force=1") }
+            if delta { q.append("delta=1") }
             let client = try daemon.client()
             var runs = try client.call("POST", "/api/v1/sync" + (q.isEmpty ? "" : "?" + q.joined(separator: "&")))["runs"]?.array ?? []
             if !noWait {

@@ -25,10 +25,14 @@ extension Configuration {
         let cloudKeys: Set<String> = ["tenant_id", "client_id", "client_secret_file", "login_url", "graph_url",
                                       "badge_attribute", "domain", "customer", "subject", "key_file", "org_url",
                                       "token_file", "base_url"]
-        try s.allowOnly(cloudKeys.union(["name", "kind", "path", "interval", "role_groups"]))
+        try s.allowOnly(cloudKeys.union(["name", "kind", "path", "interval", "delta_interval", "role_groups"]))
         var src = Source(name: try s.requiredString("name"), kind: try s.requiredString("kind"), line: s.locator.line(s.path))
         src.path = try s.string("path")
         src.interval = try s.duration("interval", default: src.interval)
+        // Graph only: how often /users/delta is polled between full reads (0 turns it off).
+        if s.has("delta_interval") {
+            src.settings["delta_interval_s"] = String(try s.duration("delta_interval", default: .seconds(15)).seconds)
+        }
         src.roleGroups = try s.stringMap("role_groups")
         if let g = try s.subtable("role_groups") {
             try g.allowOnly(Set(Role.allCases.map(\.rawValue)))

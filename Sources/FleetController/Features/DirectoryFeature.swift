@@ -99,21 +99,38 @@ final class DirectoryFeature: Feature {
             syncTimers.append(context.reactor.every(source.interval) { [unowned self] in
                 if !self.cache.syncPaused { self.runSync(source.name) }
             })
+            if source.kind == "graph", let every = Self.deltaInterval(source) {
+                syncTimers.append(context.reactor.every(every) { [unowned self] in
+                    if !self.cache.syncPaused { self.runSync(source.name, delta: true) }
+                })
+            }
         }
     }
 
-    /// Starts a run of `name` (or joins the one in flight); nil for an unknown source.
-    /// `completion` gets the finished run (at once for files).
+    /// `delta_interval` of a graph source (default 15 s; "0s" turns delta polling off).
+    static func deltaInterval(_ s: Configuration.Source) -> Duration? {
+        let seconds = s.settings["delta_interval_s"].flatMap(Double.init) ?? 15
+        return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+    }
+
+    /// Starts a run of `name` (or joins the one in flight); nil for an unknown source. `delta`
+    /// asks a Graph source for its changes only. `completion` gets the finished run (at once for files).
     @discardableResult
-    func runSync(_ name: String, force: Bool = false, completion: @escaping (SyncRunResult) -> Void = { _ in }) -> SyncRun? {
+    func runSync(_ name: String, force: Bool = false, delta: Bool = false,
+                 completion: @escaping (SyncRunResult) -> Void = { _ in }) -> SyncRun? {
         guard let source = sources[name] else { return nil }
         if let inFlight = running[name] { return inFlight }
         var finished = false
-        let started = cache.sync(source: source, force: force) { [unowned self] result in
+        let done: (SyncRunResult) -> Void = { [unowned self] result in
             finished = true
             running[name] = nil
             record(name, result)
             completion(result)
+        }
+        let started = if delta, let graph = source as? GraphSource {
+            cache.syncDelta(source: graph, force: force, completion: done)
+        } else {
+            cache.sync(source: source, force: force, completion: done)
         }
         if !finished { running[name] = started }
         return finished ? lastSync[name]?.run : started
@@ -234,7 +251,7 @@ final class DirectoryFeature: Feature {
         return .json(200, cache.authorize(credential: credential, deviceID: deviceID, action: action, devices: devices).json())
     }
 
-    /// `POST /api/v1/sync[?source=NAME][&force=1][&plan=1]`: 200 with the finished runs (or
+    /// `POST /api/v1/sync[?source=NAME][&force=1][&plan=1][&delta=1]`: 200 with the finished runs (or
     /// plans), 202 while a network source is still being read (poll `sync/runs/{id}` or
     /// `sync/plans/{id}`).
     private func sync(_ req: HTTPServerRequest) -> HTTPServerResponse {
@@ -252,7 +269,7 @@ final class DirectoryFeature: Feature {
         if cache.syncPaused {
             return .error(409, "paused", "directory sync is paused; run `fleet-controller sync resume` first (`sync plan` still works)")
         }
-        let runs = names.compactMap { runSync($0, force: req.query["force"] == "1") }
+        let runs = names.compactMap { runSync($0, force: req.query["force"] == "1", delta: req.query["delta"] == "1") }
         let done = runs.allSatisfy { $0.status != .running }
         return .json(done ? 200 : 202, ["runs": .array(runs.map { $0.json() })])
     }
