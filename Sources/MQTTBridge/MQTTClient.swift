@@ -32,6 +32,9 @@ public final class MQTTClient {
     public var isReady: Bool { isConnected && pendingSubacks.isEmpty }
     public private(set) var lastError: String?
     public var onReady: (() -> Void)?
+    /// Runs when the bulk window has room again after `publishBulk` refused.
+    public var onBulkWindowOpen: (() -> Void)?
+    private var bulkRefused = false
     public var onDisconnect: (() -> Void)?
 
     public init(reactor: Reactor, config: MQTTConfig, logger: Logger) {
@@ -194,6 +197,10 @@ public final class MQTTClient {
         offlineQueue.removeAll()
         for m in queued { _ = publish(m) }
         if pendingSubacks.isEmpty { onReady?() }
+        if bulkRefused && inflight.count <= config.bulkWindow / 2 {
+            bulkRefused = false
+            onBulkWindowOpen?()
+        }
     }
 
     func handleSuback(mid: Int32) {
@@ -201,13 +208,20 @@ public final class MQTTClient {
         if isConnected && pendingSubacks.isEmpty { onReady?() }
     }
 
-    func handlePuback(mid: Int32) { inflight.remove(mid) }
+    func handlePuback(mid: Int32) {
+        inflight.remove(mid)
+        if bulkRefused && inflight.count <= config.bulkWindow / 2 {
+            bulkRefused = false
+            onBulkWindowOpen?()
+        }
+    }
 
     func handleDisconnect(rc: Int32) {
         dropSocket()
         let wasConnected = isConnected
         isConnected = false
         inflight.removeAll()
+        bulkRefused = true  // the window reopens with the next connection's acknowledgements
         if wasConnected {
             stats.disconnects += 1
             if !stopping { logger.warning("lost broker connection (\(String(cString: mosquitto_strerror(rc)))); reconnecting") }
@@ -275,6 +289,16 @@ public final class MQTTClient {
         if message.qos > 0 { inflight.insert(mid) }
         stats.published += 1
         return true
+    }
+
+    /// Publishes bulk traffic only while fewer than `bulkWindow` QoS 1 messages are unacknowledged
+    /// (and only while connected); false means "not now": keep it and retry from `onBulkWindowOpen`.
+    public func publishBulk(_ message: MQTTMessage) -> Bool {
+        guard isConnected, inflight.count < config.bulkWindow else {
+            bulkRefused = true
+            return false
+        }
+        return publish(message)
     }
 
     public var inflightCount: Int { inflight.count }

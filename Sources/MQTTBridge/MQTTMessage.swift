@@ -42,6 +42,11 @@ public struct MQTTConfig: Sendable {
     public var maxQueuedWhileOffline = 10_000
     /// QoS 1 messages sent but not yet acknowledged, beyond which publish() refuses.
     public var maxInflight = 20_000
+    /// The window for bulk traffic (telemetry export): `publishBulk` refuses beyond it, and
+    /// `onBulkWindowOpen` runs when half of it has drained. Keeping libmosquitto's outgoing queue
+    /// short matters for the loop: `mosquitto_loop_read` processes up to (outgoing + incoming queue
+    /// length) packets per call, so a long queue turns one read into thousands of handler runs.
+    public var bulkWindow = 256
     public var protocolVersion: Version = .v5
 
     public enum Version: Sendable { case v311, v5 }

@@ -149,3 +149,33 @@ private func client(_ loop: Reactor, _ broker: BrokerHarness, _ id: String, unix
         #expect(try loop.run(until: { seen.last == "offline" }))
     }
 }
+
+@Suite(.serialized) struct MQTTBulkWindowTests {
+    @Test func bulkPublishingStopsAtTheWindowAndResumesWhenItDrains() throws {
+        let broker = try BrokerHarness()
+        let loop = try Reactor()
+        var config = MQTTConfig(clientID: "exporter")
+        config.host = broker.socketPath
+        config.port = 0
+        config.bulkWindow = 8
+        let exporter = MQTTClient(reactor: loop, config: config, logger: Logger(label: "exporter"))
+        let sink = client(loop, broker, "sink")
+        var received = 0
+        sink.subscribe("bulk/#") { _ in received += 1 }
+        var queue = (0..<100).map { MQTTMessage(topic: "bulk/\($0)", payload: [UInt8($0)], qos: 1) }
+        var reopened = 0
+        func pump() {
+            while let next = queue.first, exporter.publishBulk(next) { queue.removeFirst() }
+        }
+        exporter.onBulkWindowOpen = { reopened += 1; pump() }
+        exporter.start(); sink.start()
+        #expect(try loop.run(until: { exporter.isReady && sink.isReady }))
+        pump()
+        #expect(exporter.inflightCount <= 8)
+        #expect(queue.count >= 92)
+        #expect(try loop.run(until: { received == 100 }))
+        #expect(queue.isEmpty)
+        #expect(reopened >= 10)
+        #expect(exporter.stats.dropped == 0)
+    }
+}
