@@ -15,6 +15,7 @@ import Testing
         #expect(listed["pending"]?[0]?["fingerprint"] == "F00D-3")
         #expect(listed["pending"]?[0]?["code"] == nil)  // the code is only on the panel's screen
         #expect(listed["attempts_left"] == 5)
+        #expect(try p.daemon.get("/").text.contains("Pair a panel"))
 
         let r = try p.cli(["pair", "bcdf ghjk", "--resource", "hq/3/door", "--name", "Door 3", "--yes"])
         #expect(r.status == 0, "\(r.output)")
