@@ -62,6 +62,34 @@ public final class DirectoryStore {
             CREATE INDEX overrides_user ON overrides(user_id);
             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """),
+        Migration("directory-v2-admin-audit-retention-checkins", """
+            -- What admins did to people (block, allow, restore, purge), apart from door decisions.
+            CREATE TABLE admin_audit(
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                action TEXT NOT NULL,
+                user_id TEXT,
+                detail TEXT NOT NULL DEFAULT ''
+            );
+            CREATE INDEX audit_ts ON audit(ts);
+            CREATE INDEX users_inactive ON users(deactivated_at) WHERE active = 0;
+            -- Check-ins from panels: stored before the reply, sent to the cloud once (the outbox).
+            CREATE TABLE checkins(
+                device_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                received_at REAL NOT NULL,
+                payload TEXT NOT NULL,
+                decision TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                user_id TEXT,
+                delivered_at REAL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                last_error TEXT,
+                PRIMARY KEY (device_id, event_id)
+            );
+            CREATE INDEX checkins_pending ON checkins(next_attempt_at) WHERE delivered_at IS NULL;
+            """),
     ]
 
     /// Opens (creating and migrating) the store at `path`, e.g. `$STATE/directory.sqlite`.

@@ -8,7 +8,7 @@ struct FleetControllerCommand: ParsableCommand {
         abstract: "Edge controller: offline directory, panel pairing and sensor ingest on one event loop.",
         version: FleetControllerVersion.string,
         subcommands: [RunCommand.self, DecodeCommand.self, StatusCommand.self, AuthorizeCommand.self,
-                      UsersCommand.self, SyncCommand.self, TelemetryCommand.self, DevicesCommand.self,
+                      UsersCommand.self, SyncCommand.self, AuditCommand.self, TelemetryCommand.self, DevicesCommand.self,
                       SensorsCommand.self, CheckConfigCommand.self, BrokerCommand.self, PairCommand.self, GatewaysCommand.self],
         defaultSubcommand: RunCommand.self
     )

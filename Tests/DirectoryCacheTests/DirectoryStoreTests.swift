@@ -81,7 +81,7 @@ private let team = [
         let reopened = try DirectoryStore(path: path)
         #expect(try reopened.users().count == 5)
         #expect(reopened.credentialHash(Credential(type: .badge, value: " b1")) == hash)
-        #expect(try reopened.db.query("SELECT name FROM _migrations").compactMap { $0.text(0) } == ["directory-v1"])
+        #expect(try reopened.db.query("SELECT name FROM _migrations").compactMap { $0.text(0) } == DirectoryStore.migrations.map(\.name))
     }
 
     @Test func credentialHashIsSaltedPerDatabaseAndTyped() throws {

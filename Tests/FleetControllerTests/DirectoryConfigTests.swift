@@ -27,6 +27,12 @@ import Testing
         #expect(settings.roleGroups[.admin] == "Door Admins")
         #expect(settings.roleGroups[.hiddenUser] == "UMA Hidden User")
         #expect(settings.pageSize == 999)
+        #expect(c.inactiveRetention == .seconds(30 * 86_400))
+        #expect(DirectoryFeature.deltaInterval(try #require(c.sources.first)) == .seconds(15))
+        let tuned = try parse("[directory]\ninactive_retention = \"7d\"\ncheckin_url = \"https://cloud.example/checkins\"\n"
+                              + Self.graph + "delta_interval = \"0s\"\n")
+        #expect(tuned.inactiveRetention == .seconds(7 * 86_400) && tuned.checkinURL == "https://cloud.example/checkins")
+        #expect(DirectoryFeature.deltaInterval(try #require(tuned.sources.first)) == nil)
     }
 
     @Test(arguments: [
@@ -41,6 +47,8 @@ import Testing
         (graph + "graph_url = \"graph.microsoft.us\"", "directory.sources[0].graph_url", "http(s) URL"),
         (graph + "[directory.sources.role_groups]\nboss = \"UMA Boss\"", "directory.sources[0].role_groups.boss", "unknown key"),
         ("[[directory.sources]]\nname = \"g\"\nkind = \"okta\"", "directory.sources[0].kind", "not available"),
+        ("[directory]\ncheckin_url = \"ftp://cloud\"", "directory.checkin_url", "http(s) URL"),
+        ("[directory]\ninactive_retention = \"a month\"", "directory.inactive_retention", "duration"),
     ])
     func brokenGraphSourcesNameTheKey(text: String, key: String, message: String) {
         do {

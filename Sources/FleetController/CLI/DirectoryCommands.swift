@@ -30,10 +30,67 @@ struct AuthorizeCommand: ParsableCommand {
     }
 }
 
-/// `fleet-controller users search Q` / `users show ID-OR-EMAIL`
+/// `fleet-controller users search Q` / `users show ID-OR-EMAIL` / `users block|allow|restore|purge …`
 struct UsersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "users", abstract: "Look people up in the cache.",
-                                                    subcommands: [Search.self, Show.self])
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Look people up in the cache; block, allow, restore, purge.",
+        subcommands: [Search.self, Show.self, Block.self, Allow.self, Restore.self, Purge.self])
+
+    struct Block: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refuse every credential of a person now (a lost badge), offline.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument var idOrEmail: String
+        @Option(help: "When the block ends: 8h, 2d, 30m or unix seconds (default: until restored).") var until: String?
+        @Option var note: String?
+        func run() throws {
+            var body: JSON = [:]
+            if let until { body = ["until": JSON(try UsersCommand.time(until))] }
+            if let note, case .object(var o) = body { o["note"] = JSON(note); body = .object(o) }
+            print(try daemon.client().call("POST", "/api/v1/users/\(percentEncode(idOrEmail))/block", body: body).serialized())
+        }
+    }
+
+    struct Allow: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a person in although the directory says inactive, until a time.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument var idOrEmail: String
+        @Option(help: "When the pass ends: 8h, 2d, 30m or unix seconds.") var until: String
+        @Option var note: String?
+        func run() throws {
+            let body: JSON = ["until": JSON(try UsersCommand.time(until)), "note": JSON(note)]
+            print(try daemon.client().call("POST", "/api/v1/users/\(percentEncode(idOrEmail))/allow", body: body).serialized())
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a person's local overrides: the directory decides again.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument var idOrEmail: String
+        func run() throws {
+            print(try daemon.client().call("POST", "/api/v1/users/\(percentEncode(idOrEmail))/restore").serialized())
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an inactive person now, or every inactive person (no argument), instead of waiting for retention.")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument var idOrEmail: String?
+        func run() throws {
+            let path = idOrEmail.map { "/api/v1/users/\(percentEncode($0))/purge" } ?? "/api/v1/users/purge"
+            print(try daemon.client().call("POST", path).serialized())
+        }
+    }
+
+    /// `8h`, `2d`, `30m`, `90s` from now, or absolute unix seconds.
+    static func time(_ text: String) throws -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()), n > 0 {
+            return Double(Glibc.time(nil)) + n * unit
+        }
+        if let absolute = Double(text), absolute > 1_000_000_000 { return absolute }
+        throw ValidationError("--until: expected 8h, 2d, 30m, 90s or unix seconds, not \"\(text)\"")
+    }
 
     struct Search: ParsableCommand {
         @OptionGroup var daemon: DaemonOptions
@@ -45,6 +102,17 @@ struct UsersCommand: ParsableCommand {
         @OptionGroup var daemon: DaemonOptions
         @Argument var idOrEmail: String
         func run() throws { print(try daemon.client().call("GET", "/api/v1/users/\(percentEncode(idOrEmail))").serialized()) }
+    }
+}
+
+/// `fleet-controller audit [--admin] [--limit N]`: door decisions (or admin actions), newest first.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Door decisions or admin actions, newest first.")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(help: "Admin actions (block, allow, restore, purge) instead of door decisions.") var admin = false
+    @Option var limit: Int = 50
+    func run() throws {
+        print(try daemon.client().call("GET", "/api/v1/audit?limit=\(limit)" + (admin ? "&kind=admin" : "")).serialized())
     }
 }
 

@@ -6,7 +6,13 @@ extension Configuration {
 
     mutating func readDirectory(_ root: TableReader) throws(ConfigError) {
         if let d = try root.subtable("directory") {
-            try d.allowOnly(["sources"])
+            try d.allowOnly(["sources", "inactive_retention", "checkin_url", "checkin_token_file"])
+            inactiveRetention = try d.duration("inactive_retention", default: inactiveRetention)
+            checkinURL = try d.string("checkin_url")
+            checkinTokenFile = try d.string("checkin_token_file")
+            if let url = checkinURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+                throw d.error("checkin_url", "expected an http(s) URL of the cloud endpoint that receives check-ins")
+            }
             for s in try d.tables("sources") { sources.append(try Self.readSource(s)) }
         }
         if let a = try root.subtable("authorization") {

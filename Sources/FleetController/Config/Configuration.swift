@@ -70,6 +70,10 @@ struct Configuration {
     var stalePolicy = "deny_all_but_admin"
     var maxDeactivationShare = 0.2
     var auditRetention: Duration = .seconds(90 * 86400)
+    /// `[directory]`: inactive people are purged after this; check-ins go to checkin_url.
+    var inactiveRetention: Duration = .seconds(30 * 86400)
+    var checkinURL: String?
+    var checkinTokenFile: String?
     var logLevel = "info"
 
     /// With no file: state in $STATE_DIRECTORY (systemd) or ./var, broker on 127.0.0.1:1883, HTTP on

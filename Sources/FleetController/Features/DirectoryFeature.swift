@@ -21,6 +21,10 @@ final class DirectoryFeature: Feature {
     /// Dry runs (`sync plan`) by id; the newest few are kept for the CLI to fetch.
     var plans: [Int: PlanState] = [:]
     var nextPlanID = 1
+    /// Retention of inactive people and audit rows, in slices on the loop.
+    private(set) var sweeper: RetentionSweeper!
+    /// `users purge`: every inactive person now, same slices.
+    private(set) var purgeNow: RetentionSweeper!
 
     enum PlanState {
         case running(source: String)
@@ -36,6 +40,10 @@ final class DirectoryFeature: Feature {
                                clock: context.reactor.clock, logger: Logger(label: "directory"),
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
         rebuildSources()
+        sweeper = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: config.inactiveRetention,
+                                   auditRetention: config.auditRetention)
+        purgeNow = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: .zero,
+                                    auditRetention: config.auditRetention)
         installDeviceOps()
     }
 
@@ -46,12 +54,18 @@ final class DirectoryFeature: Feature {
 
     static func rules(_ c: Configuration) -> SyncRules { SyncRules(maxDeactivationShare: c.maxDeactivationShare) }
 
-    func start() { scheduleSyncs() }
+    func start() {
+        scheduleSyncs()
+        sweeper.start(every: .seconds(3600))
+    }
 
     func reload(_ c: Configuration) throws {
         config = c
         cache.policy = Self.policy(c)
         cache.rules = Self.rules(c)
+        sweeper.inactiveRetention = c.inactiveRetention
+        sweeper.auditRetention = c.auditRetention
+        purgeNow.auditRetention = c.auditRetention
         rebuildSources()
         scheduleSyncs()
     }
@@ -194,16 +208,7 @@ final class DirectoryFeature: Feature {
 
     func registerRoutes(_ r: inout Router) {
         r.add("POST", "/api/v1/authorize") { [unowned self] req, _ in self.authorize(req) }
-        r.add("GET", "/api/v1/users") { [unowned self] req, _ in
-            let found = self.cache.search(prefix: req.query["q"] ?? "", limit: req.intQuery("limit", default: 20, range: 1...100))
-            return .json(200, ["users": .array(found.map { $0.json() })])
-        }
-        r.add("GET", "/api/v1/users/{id}") { [unowned self] _, p in
-            guard let u = self.cache.user(idOrEmail: p["id"]!) else {
-                return .error(404, "not_found", "no user with id or email \(p["id"]!)")
-            }
-            return .json(200, u.json())
-        }
+        registerPeopleRoutes(&r)
         r.add("POST", "/api/v1/sync") { [unowned self] req, _ in self.sync(req) }
         r.add("GET", "/api/v1/sync/runs") { [unowned self] req, _ in
             do {
@@ -224,9 +229,7 @@ final class DirectoryFeature: Feature {
                 let result = try self.cache.applyHeld(runID: id)
                 self.lastSync[result.run.source] = result
                 return .json(200, result.run.json())
-            } catch {
-                return .error(error.code == .notFound ? 404 : error.code == .store ? 500 : 409, error.code.rawValue, error.description)
-            }
+            } catch { return Self.failure(error) }
         }
         r.add("GET", "/api/v1/sync/plans/{id}") { [unowned self] _, p in
             guard let id = Int(p["id"]!), let state = self.plans[id] else {
