@@ -9,6 +9,6 @@ struct DeviceSimCommand: ParsableCommand {
             Every subcommand runs on one event loop with one MQTT connection. Broker addresses are \
             HOST:PORT or unix:/path/to/socket.
             """,
-        subcommands: [SensorsCommand.self, PanelCommand.self, EncodeAM307Command.self, ResponderCommand.self]
+        subcommands: [SensorsCommand.self, PanelCommand.self, EncodeAM307Command.self, ResponderCommand.self, PairCommand.self]
     )
 }

@@ -1,3 +1,4 @@
+import Foundation
 import FleetJSON
 import FleetTestSupport
 import Testing
@@ -139,5 +140,27 @@ import Testing
         #expect(bad.status == 400)
         #expect(try p.cli(["gateways", "remove", "ug65-a"]).status == 0)
         #expect(try p.api("GET", "/api/v1/gateways").json["gateways"]?.array?.count == 0)
+    }
+}
+
+/// A thousand panels pair through `device-sim pair`, each then connected with its own account.
+@Suite(.serialized) struct PairingFleetTests {
+    @Test func aThousandPanelsPairThroughTheSimulator() throws {
+        let p = try PairingDaemon()
+        try p.start()
+        let sim = DaemonHarness.binary.replacingOccurrences(of: "/fleet-controller", with: "/device-sim")
+        let r = try ChildProcess.run(sim, [
+            "pair", "--count", "1000", "--concurrency", "8", "--broker", "127.0.0.1:\(p.broker.port)",
+            "--username", p.accounts.bootstrap.username, "--password", p.accounts.bootstrap.password,
+            "--api", "http://127.0.0.1:\(p.daemon.httpPort)", "--token-file", "\(p.daemon.dir)/state/admin.token",
+            "--id-prefix", "fleet", "--json",
+        ], in: p.daemon.dir)
+        #expect(r.status == 0, "\(r.output)")
+        let report = try JSON.parse(r.output.split(separator: "\n").last.map(String.init) ?? "")
+        #expect(report["paired"] == 1000)
+        #expect(report["failed"] == 0)
+        let devices = try p.api("GET", "/api/v1/devices").json["devices"]?.array ?? []
+        #expect(devices.count == 1000)
+        #expect(devices.allSatisfy { $0["origin"] == "paired" && $0["resource"]?.string?.hasPrefix("hq/sim/") == true })
     }
 }
