@@ -13,6 +13,9 @@ let package = Package(
     products: [
         .executable(name: "fleet-controller", targets: ["FleetController"]),
         .executable(name: "device-sim", targets: ["DeviceSim"]),
+        // For the fuzz package under Fuzz/, which builds the decoders with -sanitize=fuzzer.
+        .library(name: "SensorIngest", targets: ["SensorIngest"]),
+        .library(name: "FleetJSON", targets: ["FleetJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -23,6 +23,23 @@ import Testing
         }
     }
 
+    /// The documented envelopes' payloads, decoded as the EM300-TH the gateway names; the first
+    /// carries `05 00 00`, which is no EM300-TH channel: the vendor decoder stops there silently,
+    /// we stop with a warning. (The raw-mode example is a WT102 thermostat, a model we do not decode.)
+    @Test func documentedEnvelopePayloadsDecodeAsTheirModel() throws {
+        var checked = 0
+        for (input, expected) in VectorFile.gatewayEnvelopes() {
+            guard let decoded = expected["decoded_em300_th_head_decoder"]?.object else { continue }
+            let uplink = try MilesightGatewayEnvelope.parse(Array(input.serialized().utf8))
+            let result = try DecoderRegistry.standard.decode(
+                vendor: "milesight", model: "EM300-TH", fPort: uplink.fPort, payload: uplink.payload)
+            #expect(jsonMatches(.object(result.fields), .object(decoded)))
+            #expect(result.warnings.count == (uplink.payload.count == 10 ? 1 : 0), "\(result.warnings)")
+            checked += 1
+        }
+        #expect(checked == 2)
+    }
+
     static let valid: JSONObject = [
         "applicationID": 1, "devEUI": "24e124136b502217", "fCnt": 128, "fPort": 85, "data": "A2fqAARoTwUAAA==",
         "time": "2022-12-27T07:21:27.078763Z",
