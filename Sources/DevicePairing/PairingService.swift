@@ -76,7 +76,8 @@ public final class PairingService {
     /// Subscribes to hellos and presence, expires codes every second, and reconciles the broker's
     /// accounts with the registry whenever the admin channel (re)connects.
     public func start() {
-        mqtt.subscribe("\(prefix)/pair/hello", qos: 1) { [unowned self] m in self.receiveHello(m.payload) }
+        // A retained hello would come back after every restart with a stale code: only live ones count.
+        mqtt.subscribe("\(prefix)/pair/hello", qos: 1) { [unowned self] m in if !m.retain { self.receiveHello(m.payload) } }
         mqtt.subscribe("\(prefix)/dev/+/up/presence/state", qos: 1) { [unowned self] m in self.receivePresence(m) }
         reactor.every(.seconds(1)) { [unowned self] in self.apply(self.machine.handle(.tick, now: self.now)) }
         if let dynsec {
