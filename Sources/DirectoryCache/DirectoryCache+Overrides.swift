@@ -54,6 +54,7 @@ extension DirectoryCache {
         let now = clock.unixTime
         let users = try store.purgeInactive(before: now - inactiveRetention, now: now, limit: slice)
         let audit = try store.purgeAudit(before: now - auditRetention, limit: slice)
+            + store.purgeDeliveredCheckins(before: now - auditRetention, limit: slice)
         _ = try store.purgeExpiredOverrides(now: now)
         if users > 0 { try self.audit("purge_inactive", nil, "\(users) people inactive for more than \(Int(inactiveRetention / 86_400)) days") }
         return (users, audit, users == slice || audit >= slice)

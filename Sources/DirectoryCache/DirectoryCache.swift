@@ -23,6 +23,8 @@ public final class DirectoryCache {
     var held: [Int64: DirectorySnapshot] = [:]
     public var policy: AuthorizationPolicy
     public var rules: SyncRules
+    /// Called after a check-in was stored (the outbox sends it).
+    public var checkinStored: (() -> Void)?
     let clock: any Clock
     let logger: Logger
 

@@ -25,6 +25,8 @@ final class DirectoryFeature: Feature {
     private(set) var sweeper: RetentionSweeper!
     /// `users purge`: every inactive person now, same slices.
     private(set) var purgeNow: RetentionSweeper!
+    /// Check-ins on their way to `[directory] checkin_url`.
+    private(set) var outbox: CheckinOutbox!
 
     enum PlanState {
         case running(source: String)
@@ -44,6 +46,9 @@ final class DirectoryFeature: Feature {
                                    auditRetention: config.auditRetention)
         purgeNow = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: .zero,
                                     auditRetention: config.auditRetention)
+        outbox = CheckinOutbox(store: cache.store, reactor: context.reactor, http: http, logger: Logger(label: "directory.checkins"),
+                               settings: CheckinOutbox.Settings(url: config.checkinURL, tokenFile: config.checkinTokenFile))
+        cache.checkinStored = { [unowned self] in self.outbox.kick() }
         installDeviceOps()
     }
 
@@ -57,6 +62,7 @@ final class DirectoryFeature: Feature {
     func start() {
         scheduleSyncs()
         sweeper.start(every: .seconds(3600))
+        outbox.kick()  // what waited through a restart goes out first
     }
 
     func reload(_ c: Configuration) throws {
@@ -66,6 +72,9 @@ final class DirectoryFeature: Feature {
         sweeper.inactiveRetention = c.inactiveRetention
         sweeper.auditRetention = c.auditRetention
         purgeNow.auditRetention = c.auditRetention
+        outbox.settings.url = c.checkinURL
+        outbox.settings.tokenFile = c.checkinTokenFile
+        outbox.kick()
         rebuildSources()
         scheduleSyncs()
     }
@@ -191,6 +200,24 @@ final class DirectoryFeature: Feature {
             return self.cache.authorize(credential: credential, deviceID: req.deviceID, action: action,
                                         devices: self.devices).json()
         }
+        context.requests.on("checkin") { [unowned self] req in
+            guard let credential = Self.credential(from: req.body["credential"]) else {
+                return ["error": "bad_request", "message": "credential must be {\"type\": \"badge|email|user_id\", \"value\": \"…\"}"]
+            }
+            guard let eventID = req.body["event_id"]?.string else {
+                return ["error": "bad_request", "message": "event_id is required: an id the panel makes once per check-in and repeats on retries"]
+            }
+            do throws(DirectoryError) {
+                return try self.cache.checkin(deviceID: req.deviceID, eventID: eventID, credential: credential,
+                                              action: Action(rawValue: req.body["action"]?.string ?? "checkin"),
+                                              occurredAt: req.body["ts"]?.double, devices: self.devices).json()
+            } catch where error.code == .invalidValue {
+                return ["error": "bad_request", "message": JSON(error.reason)]
+            } catch {
+                self.context.logger.error("check-in not stored", metadata: ["device": "\(req.deviceID)", "error": "\(error)"])
+                return ["error": "store_failed", "message": "the check-in was not stored; retry with the same event_id"]
+            }
+        }
         context.requests.on("users.search") { [unowned self] req in
             guard self.devices(req.deviceID) != nil else { return ["error": "device_not_allowed", "message": "unknown device"] }
             let limit = min(max(req.body["limit"]?.int ?? 10, 1), 50)
@@ -299,6 +326,9 @@ final class DirectoryFeature: Feature {
         if let age = cache.cacheAge, age > config.maxCacheAge.seconds {
             problems.append("directory cache is stale: last successful sync \(Int(age / 3600)) h ago")
         }
+        if config.checkinURL == nil, let waiting = try? cache.store.pendingCheckinCount(), waiting > 0 {
+            problems.append("\(waiting) check-ins are stored but no [directory] checkin_url is set to deliver them")
+        }
         for (name, r) in lastSync.sorted(by: { $0.key < $1.key }) {
             switch r.status {
             case .failed: problems.append("directory source \(name) failing: \(r.reason ?? "unknown")")
@@ -312,6 +342,9 @@ final class DirectoryFeature: Feature {
     func writeMetrics(_ m: inout MetricsWriter) {
         if let age = cache.cacheAge { m.gauge("fleet_directory_cache_age_seconds", "Seconds since the stalest source last synced.", age) }
         m.gauge("fleet_directory_sync_paused", "1 while directory sync is paused.", cache.syncPaused ? 1 : 0)
+        m.gauge("fleet_directory_checkins_pending", "Check-ins stored but not yet accepted by the cloud.",
+                Double((try? cache.store.pendingCheckinCount()) ?? 0))
+        m.counter("fleet_directory_checkins_delivered_total", "Check-ins the cloud accepted since start.", Double(outbox.delivered))
         var requests: [(String, Double)] = []
         var throttled: [(String, Double)] = []
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
@@ -333,7 +366,8 @@ final class DirectoryFeature: Feature {
                                    "reason": JSON(r?.reason), "finished_at": r?.run.finishedAt.map { JSON($0) } ?? .null]
         }
         return [("directory", ["cache_age_s": cache.cacheAge.map { JSON($0.rounded()) } ?? .null,
-                               "sync_paused": .bool(cache.syncPaused), "sources": .object(sourcesJSON)])]
+                               "sync_paused": .bool(cache.syncPaused), "sources": .object(sourcesJSON),
+                               "checkins_pending": JSON((try? cache.store.pendingCheckinCount()) ?? 0)])]
     }
 }
 
