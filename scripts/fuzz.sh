@@ -17,6 +17,8 @@ SWIFT="${SWIFT:-swift}"
 TARGETS="${FUZZ_TARGETS:-FuzzMilesightDecoders FuzzPressacDecoders FuzzMilesightGateway FuzzChirpStack FuzzTTS FuzzPressacGateway FuzzIrisys}"
 
 echo "== building fuzz targets (swift build -Xswiftc -sanitize=fuzzer)"
+# Only a root package's pins count: build against the same dependency versions as the product.
+cp "$ROOT/Package.resolved" "$FUZZ/Package.resolved"
 (cd "$FUZZ" && "$SWIFT" build -c debug --scratch-path .build \
     -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library)
 
