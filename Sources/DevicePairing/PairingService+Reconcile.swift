@@ -7,7 +7,7 @@ extension PairingService {
     /// Accounts of panels or gateways the registry does not know are deleted (a crash between the
     /// broker step and the registry write leaves exactly that); paired devices without an account
     /// are flagged (their password lives only on the panel: it must be paired again); the enabled
-    /// state is made to match the registry.
+    /// state is made to match the registry, and every paired device gets its retained config again.
     public func reconcile(_ done: (() -> Void)? = nil) {
         guard let dynsec else { done?(); return }
         dynsec.send([DynsecCommands.listClients()], operation: "reconcile") { [unowned self] result in
@@ -51,6 +51,9 @@ extension PairingService {
                 if disabled != d.disabled {
                     commands.append(d.disabled ? DynsecCommands.disableClient(d.id) : DynsecCommands.enableClient(d.id))
                 }
+                // A crash between the registry write and the config publish, or a broker that lost its
+                // retained store, would leave the panel without its config: send it again.
+                self.publishConfig(d)
             }
             for id in missing.subtracting(self.accountMissing) {
                 self.logger.error("device \(id) is paired but has no broker account; pair it again (devices replace \(id) CODE)")

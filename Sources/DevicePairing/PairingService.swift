@@ -222,6 +222,8 @@ public final class PairingService {
         }
         counters.paired += 1
         accountMissing.remove(h.deviceID)
+        // Outcomes are for the installer waiting right now; keep the map from growing with the fleet.
+        if outcomes.count > 1000 { outcomes = outcomes.filter { if case .approving = $0.value { true } else { false } } }
         outcomes[h.deviceID] = .paired(at: now)
         publishConfig(d)
         logger.info("paired \(h.deviceID) (\(h.kind) \(h.model)) into \(d.resource)")

@@ -66,6 +66,10 @@ import Testing
         let stray = DynsecCommands.createDevice(id: "stray", password: "stray-password-123456", prefix: "fc/v1", text: "?")
         _ = try rig.wait { done in rig.dynsec.send(stray + [DynsecCommands.deleteClient("panel-b")], operation: "test", done) }
         #expect(try rig.probe.publish("stray", "stray-password-123456", clientID: "stray", topic: "fc/v1/dev/stray/up/x") == .allowed)
+        // panel-a's retained config is lost too (as after a crash before it was published).
+        rig.controller.publish(MQTTMessage(topic: "fc/v1/dev/panel-a/down/config", payload: [], qos: 1, retain: true))
+        try rig.run { rig.controller.inflightCount == 0 }
+        #expect(try rig.probe.retained("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: "fc/v1/dev/panel-a/down/config") == nil)
         let before = rig.service.lastReconcile?.at
         rig.broker.stop()
         try rig.run { !rig.dynsec.isReady }
@@ -78,6 +82,8 @@ import Testing
                 == .refusedConnect(135))
         #expect(try rig.probe.publish("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: "fc/v1/dev/panel-a/up/x")
                 == .allowed)
+        try rig.run { rig.controller.isConnected && rig.controller.offlineQueueCount == 0 && rig.controller.inflightCount == 0 }
+        #expect(try rig.probe.retained("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: "fc/v1/dev/panel-a/down/config") != nil)
         // panel-b pairs again (a new hello) and is no longer flagged.
         _ = try rig.wait { done in rig.service.unpair("panel-b", done) }
         try rig.pair("panel-b", code: "VWXZ-BCDF")
