@@ -87,6 +87,21 @@ import Testing
     }
 }
 
+extension MilesightModelVectorTests {
+    /// The malformed twin of every vector: one byte short, the last channel is incomplete.
+    @Test(arguments: vectors)
+    func oneByteShortIsATruncationAttributedToTheModel(_ vector: MilesightVector) throws {
+        let error = #expect(throws: DecodeError.self) {
+            try DecoderRegistry.standard.decode(
+                vendor: "milesight", model: vector.model, fPort: vector.fPort, payload: vector.payload.dropLast())
+        }
+        #expect(error?.code == .truncated)
+        #expect(error?.vendor == "milesight")
+        #expect(error?.model == (try? DecoderRegistry.standard.decoder(vendor: "milesight", model: vector.model))?.model)
+        #expect((error?.offset ?? -1) < vector.payload.count - 1)
+    }
+}
+
 extension JSONObject {
     var serializedForTest: String { JSON.object(self).serialized() }
 }

@@ -50,6 +50,14 @@ import Testing
         }
     }
 
+    @Test func everyPressacModelHasAVector() {
+        let labels = PressacTests.loraVectors.compactMap { $0["model"]?.string }
+        for model in registry.models(vendor: "pressac") {
+            #expect(labels.contains { PressacTests.model(of: $0) == model }, "no vector for \(model)")
+        }
+        #expect(registry.models(vendor: "pressac") == ["CTLW", "SR_LIN_IAQ", "SR_LIN_RCS"])
+    }
+
     @Test func everyModelDecodesPowerOnResetAndItsVersionFrames() {
         for model in Milesight.models {
             let pairs = Set(model.channelPairs.map { UInt16($0.id) << 8 | UInt16($0.type) })
