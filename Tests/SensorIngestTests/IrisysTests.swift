@@ -38,6 +38,7 @@ import Testing
             #expect(report.fields["t"] == event["t"])
             // The spec's own example date (day 91) is not a date: receive time instead of a rejection.
             #expect(report.measuredAt == nil)
+            #expect(report.warnings.count == 1)
             #expect(report.dedupeKey == "V4D-17020025|\(event["register"]?.string ?? "")|\(event["t"]?.string ?? "")")
         }
         var sums: [String: Double] = [:]
@@ -86,6 +87,7 @@ import Testing
         #expect(first.count == 2)
         #expect(first[0].measurements == [Measurement(kind: .peopleIn, value: 3, unit: "people")])
         #expect(first[0].measuredAt == 1_717_228_800)
+        #expect(first[0].warnings.isEmpty)
         // A register that names no direction stays a field.
         #expect(first[1].measurements.isEmpty)
         #expect(first[1].fields["value"] == 4)

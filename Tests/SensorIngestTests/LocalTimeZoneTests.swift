@@ -36,4 +36,11 @@ import Testing
         let timeZone = try #require(LocalTimeZone(zone))
         #expect(timeZone.utc(fromLocal: try RFC3339.parse(local)) == (try RFC3339.parse(utc)))
     }
+
+    @Test func absurdInstantsDoNotTrap() throws {
+        let zone = try #require(LocalTimeZone("Europe/Berlin"))
+        for instant in [Double.infinity, -.infinity, .nan, 1e300, -1e300] {
+            #expect(zone.offset(atUTC: instant) == 3600)
+        }
+    }
 }

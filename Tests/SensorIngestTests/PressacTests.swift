@@ -89,6 +89,16 @@ import Testing
         #expect(try messages(.object(base)).first?.device == "050B4D4F")
     }
 
+    @Test func anUnreadableGatewayTimeKeepsTheValuesWithAWarning() throws {
+        let report = try #require(try messages(
+            ["deviceId": "1", "timestamp": "2022-13-01 00:00:00", "temperature": 20], zone: LocalTimeZone("UTC")
+        ).first)
+        #expect(report.measuredAt == nil)
+        #expect(report.measurements == [Measurement(kind: .temperature, value: 20, unit: "°C")])
+        #expect(report.warnings == ["timestamp '2022-13-01 00:00:00' is not a date and time; used the receive time"])
+        #expect(!report.dedupeKey.isEmpty)
+    }
+
     @Test func severalMessagesInAnArray() throws {
         let reports = try messages([["deviceid": "01"], ["deviceId": "02", "temperature": "21.5"]])
         #expect(reports.map(\.device) == ["01", "02"])
@@ -101,7 +111,6 @@ import Testing
         (#"{"d2cMessage":"x"}"#, .invalidField, "d2cMessage"),
         (#"{"d2cMessage":{"deviceName":"x"}}"#, .missingField, "d2cMessage.deviceId"),
         (#"[{"deviceId":"1"},3]"#, .invalidField, "[1]"),
-        (#"{"deviceId":"1","timestamp":"2022-13-01 00:00:00"}"#, .timestamp, "timestamp"),
     ])
     func badMessagesNameTheField(json: String, code: DecodeError.Code, field: String) {
         let error = #expect(throws: DecodeError.self) {

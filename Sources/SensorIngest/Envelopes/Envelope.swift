@@ -51,8 +51,11 @@ public struct DeviceMessage: Sendable, Equatable {
     /// without any time): such a message is never a duplicate.
     public var dedupeKey: String
 
+    /// What was guessed or skipped, e.g. an unreadable timestamp replaced by the receive time.
+    public var warnings: [String]
+
     public init(device: String, vendor: String, model: String? = nil, fields: JSONObject,
-                measurements: [Measurement], measuredAt: Double?, dedupeKey: String) {
+                measurements: [Measurement], measuredAt: Double?, dedupeKey: String, warnings: [String] = []) {
         self.device = device
         self.vendor = vendor
         self.model = model
@@ -60,6 +63,7 @@ public struct DeviceMessage: Sendable, Equatable {
         self.measurements = measurements
         self.measuredAt = measuredAt
         self.dedupeKey = dedupeKey
+        self.warnings = warnings
     }
 }
 

@@ -61,6 +61,7 @@ enum IrisysEnvelope {
         return order.map { key in
             let (register, time, value) = sums[key]!
             let measuredAt = time.flatMap { try? RFC3339.parse($0) }
+            let warnings = time != nil && measuredAt == nil ? ["t '\(time!)' is not a date and time; used the receive time"] : []
             var fields: JSONObject = ["register": .string(register), "value": .number(value)]
             if let time { fields["t"] = .string(time) }
             let measurements = direction(of: register).map {
@@ -68,7 +69,7 @@ enum IrisysEnvelope {
             } ?? []
             return .reading(DeviceMessage(
                 device: device, vendor: vendor, fields: fields, measurements: measurements, measuredAt: measuredAt,
-                dedupeKey: "\(device)|\(register)|\(time ?? "")"))
+                dedupeKey: "\(device)|\(register)|\(time ?? "")", warnings: warnings))
         }
     }
 

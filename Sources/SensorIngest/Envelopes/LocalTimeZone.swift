@@ -99,6 +99,8 @@ public struct LocalTimeZone: Sendable, Equatable, CustomStringConvertible {
     }
 
     func isDaylight(atUTC instant: Double) -> Bool {
+        // Beyond ±100,000 years the calendar arithmetic would overflow; no gateway lives there.
+        guard instant.magnitude < 3e15 else { return false }
         let year = Self.year(ofUTC: instant + Double(standardOffset))
         let standard = Double(standardOffset)
         switch rule {

@@ -94,14 +94,17 @@ enum PressacGatewayEnvelope {
         }
         let timeText = fields["timestamp"]?.string
         var measuredAt = wrapperTime
+        var warnings: [String] = []
         if let timeText {
             if let absolute = try? RFC3339.parse(timeText) {
                 measuredAt = absolute
             } else if let timeZone {
+                // An unreadable gateway time must not lose the values: they keep the fallback time.
                 do {
                     measuredAt = timeZone.utc(fromLocal: try RFC3339.parse(timeText + "Z"))
                 } catch {
-                    throw error.attributed(vendor: format).located(in: path + "timestamp")
+                    warnings.append("\(path)timestamp '\(timeText)' is not a date and time; used "
+                        + (wrapperTime == nil ? "the receive time" : "messageDate"))
                 }
             }
         }
@@ -111,7 +114,7 @@ enum PressacGatewayEnvelope {
         return DeviceMessage(
             device: id.uppercased(), vendor: Pressac.vendor, model: fields["deviceType"]?.string, fields: fields,
             measurements: measurements, measuredAt: measuredAt,
-            dedupeKey: time.map { "\(id.uppercased())|\($0)|\(values)" } ?? "")
+            dedupeKey: time.map { "\(id.uppercased())|\($0)|\(values)" } ?? "", warnings: warnings)
     }
 
     /// `"false"` → false, `"-53"` → -53, `{"value":2.58,"unit":"V"}` → 2.58; other values as they are.
