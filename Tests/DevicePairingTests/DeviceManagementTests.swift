@@ -1,4 +1,5 @@
 import DevicePairing
+import Glibc
 import FleetJSON
 import FleetLoop
 import FleetTestSupport
@@ -7,7 +8,7 @@ import Testing
 
 /// Presence, credential rotation, provisioning and reconciliation against the real broker.
 @Suite(.serialized) struct DeviceManagementTests {
-    @Test func presenceFollowsTheDevicesRetainedStatus() throws {
+    @Test func presenceFollowsTheRetainedStatusAndTheLastWill() throws {
         let rig = try PairingRig()
         try rig.pair("panel-a", code: "BCDF-GHJK")
         #expect(rig.registry.device("panel-a")?.online == nil)
@@ -23,6 +24,20 @@ import Testing
         try rig.run { rig.registry.device("panel-a")?.online == true }
         #expect(rig.registry.device("panel-a")?.lastSeen != nil)
         panel.stop(flushLimit: .milliseconds(500))
+        try rig.run { rig.registry.device("panel-a")?.online == false }
+
+        // A panel that vanishes (power cut): the broker publishes its Last Will.
+        let topic = "fc/v1/dev/panel-a/up/presence/state"
+        #expect(try rig.probe.publish("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: topic, retain: true,
+                                      payload: "online") == .allowed)
+        try rig.run { rig.registry.device("panel-a")?.online == true }
+        let vanishing = try ChildProcess("/usr/bin/mosquitto_sub", [
+            "-p", "\(rig.broker.port)", "-V", "5", "-d", "-u", "panel-a", "-P", "pw-panel-a-0123456789", "-i", "panel-a",
+            "-t", "fc/v1/dev/panel-a/down/#", "--will-topic", topic, "--will-payload", "offline", "--will-retain", "--will-qos", "1",
+        ], logPath: "\(rig.dir)/vanishing.log")
+        #expect(waitUntil(seconds: 5) { vanishing.output.contains("received SUBACK") })
+        vanishing.signal(SIGKILL)
+        vanishing.wait()
         try rig.run { rig.registry.device("panel-a")?.online == false }
     }
 

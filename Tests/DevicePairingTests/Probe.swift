@@ -24,8 +24,10 @@ struct Probe {
         return code == 0 || code == 16 || code == 1 ? .allowed : .denied
     }
 
-    func publish(_ user: String, _ password: String, clientID: String, topic: String, retain: Bool = false) throws -> Outcome {
-        var args = ["-p", "\(port)", "-V", "5", "-q", "1", "-d", "-u", user, "-P", password, "-i", clientID, "-t", topic, "-m", "x"]
+    func publish(_ user: String, _ password: String, clientID: String, topic: String, retain: Bool = false,
+                 payload: String = "x") throws -> Outcome {
+        var args = ["-p", "\(port)", "-V", "5", "-q", "1", "-d", "-u", user, "-P", password, "-i", clientID, "-t", topic,
+                    "-m", payload]
         if retain { args.append("-r") }
         let r = try ChildProcess.run("/usr/bin/mosquitto_pub", args, in: dir)
         return outcome(r.output, ack: "PUBACK (Mid: 1, RC:")
