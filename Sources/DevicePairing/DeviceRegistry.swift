@@ -36,6 +36,16 @@ public final class DeviceRegistry {
                 created_at REAL NOT NULL
             );
             """),
+        // Panels waiting for an installer survive a controller restart: the code on their screen
+        // stays valid. Rows live at most as long as the code (plus the expired grace period).
+        Migration("devices-v3-pending", """
+            CREATE TABLE pending_pairings (
+                device_id TEXT PRIMARY KEY,
+                hello TEXT NOT NULL,
+                received_at REAL NOT NULL,
+                expires_at REAL NOT NULL
+            );
+            """),
     ]
 
     private static let columns = """
@@ -138,6 +148,27 @@ public final class DeviceRegistry {
         guard byID[id] != nil else { return }
         byID[id]?.online = online
         if online == true { touch(id) }
+    }
+
+    // MARK: - Pending pairings
+
+    /// Hellos still waiting, as stored (decoded again by the caller, so the rules apply to them too).
+    public func pendingHellos() throws(StoreError) -> [(hello: [UInt8], receivedAt: Double, expiresAt: Double)] {
+        try db.query("SELECT hello, received_at, expires_at FROM pending_pairings ORDER BY received_at").map {
+            (Array(($0.text(0) ?? "").utf8), $0.double(1) ?? 0, $0.double(2) ?? 0)
+        }
+    }
+
+    public func savePending(deviceID: String, hello: [UInt8], receivedAt: Double, expiresAt: Double) throws(StoreError) {
+        try db.execute("""
+            INSERT INTO pending_pairings (device_id, hello, received_at, expires_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(device_id) DO UPDATE SET hello = excluded.hello, received_at = excluded.received_at,
+                expires_at = excluded.expires_at
+            """, [.text(deviceID), .text(String(decoding: hello, as: UTF8.self)), .real(receivedAt), .real(expiresAt)])
+    }
+
+    public func removePending(_ deviceID: String) throws(StoreError) {
+        try db.execute("DELETE FROM pending_pairings WHERE device_id = ?", [.text(deviceID)])
     }
 
     // MARK: - Gateways

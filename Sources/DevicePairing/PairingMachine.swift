@@ -166,6 +166,13 @@ public struct PairingMachine: Sendable {
         return max(0, policy.maxFailures - failures.filter { $0 > now - policy.failureWindow }.count)
     }
 
+    /// Puts back a panel remembered across a restart. One that was being approved waits again: the
+    /// account may or may not exist, and reconciliation removes it if it does.
+    public mutating func restore(_ hello: PairingHello, receivedAt: Double, expiresAt: Double, now: Double) {
+        pending[hello.deviceID] = PendingPairing(hello: hello, receivedAt: receivedAt, expiresAt: expiresAt,
+                                                 state: now < expiresAt ? .waiting : .expired)
+    }
+
     /// Forgets a pending panel (it was paired another way, or replaced).
     public mutating func remove(_ deviceID: String) { pending[deviceID] = nil }
 }

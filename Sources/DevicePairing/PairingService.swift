@@ -47,6 +47,8 @@ public final class PairingService {
     public internal(set) var lastReconcile: (at: Double, removed: Int, missing: Int)?
     public internal(set) var counters = Counters()
     private var warned: Set<String> = []
+    /// Pending panels written to devices.sqlite.
+    private var persisted: Set<String> = []
     /// Test hook: a crash right after the broker account is created, before the device is recorded.
     public var crashAfterAccountCreated = false
 
@@ -76,10 +78,14 @@ public final class PairingService {
     /// Subscribes to hellos and presence, expires codes every second, and reconciles the broker's
     /// accounts with the registry whenever the admin channel (re)connects.
     public func start() {
+        restorePending()
         // A retained hello would come back after every restart with a stale code: only live ones count.
         mqtt.subscribe("\(prefix)/pair/hello", qos: 1) { [unowned self] m in if !m.retain { self.receiveHello(m.payload) } }
         mqtt.subscribe("\(prefix)/dev/+/up/presence/state", qos: 1) { [unowned self] m in self.receivePresence(m) }
-        reactor.every(.seconds(1)) { [unowned self] in self.apply(self.machine.handle(.tick, now: self.now)) }
+        reactor.every(.seconds(1)) { [unowned self] in
+            self.apply(self.machine.handle(.tick, now: self.now))
+            self.forgetGonePending()
+        }
         if let dynsec {
             dynsec.onReady = { [unowned self] in self.reconcile() }
             dynsec.start()
@@ -108,7 +114,43 @@ public final class PairingService {
                      "\(hello.deviceID) says hello but is already paired; unpair it or replace it to pair it again")
             return
         }
-        apply(machine.handle(.hello(hello), now: now))
+        let t = now
+        apply(machine.handle(.hello(hello), now: t))
+        if let p = machine.pending[hello.deviceID], p.hello == hello, p.receivedAt == t {
+            do {
+                try registry.savePending(deviceID: hello.deviceID, hello: payload, receivedAt: p.receivedAt, expiresAt: p.expiresAt)
+                persisted.insert(hello.deviceID)
+            } catch {
+                warnOnce("store:pending", "cannot remember pending panels across a restart: \(error)")
+            }
+        }
+    }
+
+    /// Panels that said hello before a restart are still waiting, with the same codes.
+    private func restorePending() {
+        let rows: [(hello: [UInt8], receivedAt: Double, expiresAt: Double)]
+        do { rows = try registry.pendingHellos() } catch {
+            logger.error("cannot read pending pairings: \(error); waiting panels must say hello again")
+            return
+        }
+        for row in rows {
+            guard let h = try? PairingHello.decode(row.hello), registry.device(h.deviceID)?.hasAccount != true else { continue }
+            machine.restore(h, receivedAt: row.receivedAt, expiresAt: row.expiresAt, now: now)
+            persisted.insert(h.deviceID)
+        }
+        forgetGonePending()
+    }
+
+    /// Deletes stored hellos the machine no longer holds (paired, or expired past the grace period).
+    func forgetGonePending() {
+        for id in persisted where machine.pending[id] == nil {
+            do {
+                try registry.removePending(id)
+                persisted.remove(id)
+            } catch {
+                warnOnce("store:pending-remove", "cannot forget a pending pairing: \(error)")
+            }
+        }
     }
 
     // MARK: - Approval
@@ -222,6 +264,7 @@ public final class PairingService {
         }
         counters.paired += 1
         accountMissing.remove(h.deviceID)
+        forgetGonePending()
         // Outcomes are for the installer waiting right now; keep the map from growing with the fleet.
         if outcomes.count > 1000 { outcomes = outcomes.filter { if case .approving = $0.value { true } else { false } } }
         outcomes[h.deviceID] = .paired(at: now)

@@ -164,3 +164,25 @@ import Testing
         #expect(devices.allSatisfy { $0["origin"] == "paired" && $0["resource"]?.string?.hasPrefix("hq/sim/") == true })
     }
 }
+
+/// A panel waiting for its installer keeps its code across a controller restart.
+@Suite(.serialized) struct PairingRestartTests {
+    @Test func aWaitingPanelStillPairsAfterTheControllerRestarts() throws {
+        let p = try PairingDaemon()
+        try p.start()
+        try p.hello("door-5", code: "QRST-VWXZ")
+        _ = try p.await("/api/v1/pairings") { $0["pending"]?.array?.count == 1 }
+        #expect(p.daemon.stop() == 0)
+        try p.start()
+        let listed = try p.api("GET", "/api/v1/pairings").json
+        #expect(listed["pending"]?[0]?["device_id"] == "door-5")
+        let r = try p.cli(["pair", "QRST-VWXZ", "--resource", "hq/5", "--yes"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(try p.panelCanConnect("door-5"))
+        // Paired: it is no longer remembered as waiting, even after another restart.
+        #expect(p.daemon.stop() == 0)
+        try p.start()
+        #expect(try p.api("GET", "/api/v1/pairings").json["pending"]?.array?.count == 0)
+        #expect(try p.panelCanConnect("door-5"))
+    }
+}
