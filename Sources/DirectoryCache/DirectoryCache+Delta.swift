@@ -49,6 +49,7 @@ extension DirectoryCache {
             run.counts = .object(counts)
             switch made.verdict {
             case .ready:
+                try refuseWhileStaging()
                 try store.apply(made, at: clock.unixTime, meta: [(DirectoryStore.deltaKey(source.name), changes.deltaLink)])
                 run.status = .succeeded
             case .held(let reason):

@@ -38,6 +38,7 @@ extension DirectoryCache {
         guard !user.active else {
             throw DirectoryError(.conflict, reason: "\(user.email) is active in source \(user.source); the next sync would bring them back. Block them, or remove them upstream first")
         }
+        try refuseWhileStaging()
         try store.deleteUser(id: user.id)
         try audit("purge", user.id, user.email)
     }
@@ -52,7 +53,7 @@ extension DirectoryCache {
     /// too. `more` says another slice is due (the loop runs it on a later tick).
     public func sweepSlice(inactiveRetention: Double, auditRetention: Double, slice: Int = 500) throws(DirectoryError) -> (users: Int, audit: Int, more: Bool) {
         let now = clock.unixTime
-        let users = try store.purgeInactive(before: now - inactiveRetention, now: now, limit: slice)
+        let users = isStaging ? 0 : try store.purgeInactive(before: now - inactiveRetention, now: now, limit: slice)
         let audit = try store.purgeAudit(before: now - auditRetention, limit: slice)
             + store.purgeDeliveredCheckins(before: now - auditRetention, limit: slice)
         _ = try store.purgeExpiredOverrides(now: now)

@@ -18,6 +18,7 @@ extension DirectoryCache {
             throw DirectoryError(.conflict, reason:
                 "the answer held by run \(id) is no longer kept (a newer run of \(run.source) replaced it, or the daemon restarted); run `sync run --source \(run.source)` and confirm the new held run")
         }
+        try refuseWhileStaging()
         let plan = try self.plan(snapshot, force: true)
         if case .failed(let reason) = plan.verdict {
             throw DirectoryError(.conflict, reason: "run \(id) cannot be applied any more: \(reason)")

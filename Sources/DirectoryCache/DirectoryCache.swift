@@ -25,6 +25,12 @@ public final class DirectoryCache {
     public var rules: SyncRules
     /// Called after a check-in was stored (the outbox sends it).
     public var checkinStored: (() -> Void)?
+    /// The loop large applies are sliced on; without it they run in one go (tools, tests).
+    public var loop: Reactor?
+    /// Plans with at least this many changes are staged in slices instead of one transaction.
+    public var stagingThreshold = 5_000
+    /// The large apply in progress; other writes to people wait for its switch.
+    var staging: StagedApply?
     let clock: any Clock
     let logger: Logger
 
@@ -59,9 +65,7 @@ public final class DirectoryCache {
         source: any DirectorySource, force: Bool = false, completion: @escaping (SyncRunResult) -> Void = { _ in }
     ) -> SyncRun {
         let run = beginRun(source: source.name)
-        source.read { [self] read in
-            completion(finishSync(run, read: read, force: force, detail: nil))
-        }
+        source.read { [self] read in finishSyncStaged(run, read: read, force: force, completion: completion) }
         return run
     }
 
@@ -88,7 +92,8 @@ public final class DirectoryCache {
 
     /// The source-agnostic tail of every sync: plan, apply or refuse, record the run, log once.
     func finishSync(
-        _ started: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool, detail: String?
+        _ started: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool, detail: String?,
+        planned: SyncPlan? = nil
     ) -> SyncRunResult {
         var run = started
         let source = run.source
@@ -97,11 +102,13 @@ public final class DirectoryCache {
         var heldSnapshot: DirectorySnapshot?
         do throws(DirectoryError) {
             let snapshot = try read.get()
-            let made = try self.plan(snapshot, force: force)
+            let made: SyncPlan
+            if let planned { made = planned } else { made = try self.plan(snapshot, force: force) }
             plan = made
             run.counts = made.counts
             switch made.verdict {
             case .ready:
+                try refuseWhileStaging()
                 try store.apply(made, at: clock.unixTime, meta: snapshot.deltaMeta)
                 run.status = .succeeded
             case .held(let reason):

@@ -176,17 +176,7 @@ public final class DirectoryStore {
         try Self.wrap("apply") { () throws(StoreError) in
             do {
                 try db.transaction {
-                    // Emails and badges may move between people in one run (swaps). Clear the
-                    // moving ones first so the UNIQUE constraints hold at every statement.
-                    for change in plan.changes {
-                        guard let before = change.before else { continue }
-                        if before.badge != nil && before.badge != change.after.badge {
-                            try db.execute("UPDATE users SET badge = NULL WHERE id = ?", [.text(before.id)])
-                        }
-                        if before.email != change.after.email {
-                            try db.execute("UPDATE users SET email = '#' || id WHERE id = ?", [.text(before.id)])
-                        }
-                    }
+                    for change in plan.changes { try clearMoving(change) }
                     for change in plan.changes { try upsert(change.after) }
                     try setMeta(Self.lastSyncKey(plan.source), String(now))
                     for (key, value) in meta { try setMeta(key, value) }
@@ -199,9 +189,21 @@ public final class DirectoryStore {
         }
     }
 
-    private func upsert(_ user: User) throws(StoreError) {
+    /// Emails and badges may move between people in one run (swaps): clearing the moving ones
+    /// first keeps the UNIQUE constraints true at every statement.
+    func clearMoving(_ change: SyncPlan.Change, table: String = "users") throws(StoreError) {
+        guard let before = change.before else { return }
+        if before.badge != nil && before.badge != change.after.badge {
+            try db.execute("UPDATE \(table) SET badge = NULL WHERE id = ?", [.text(before.id)])
+        }
+        if before.email != change.after.email {
+            try db.execute("UPDATE \(table) SET email = '#' || id WHERE id = ?", [.text(before.id)])
+        }
+    }
+
+    func upsert(_ user: User, table: String = "users") throws(StoreError) {
         try db.execute("""
-            INSERT INTO users (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(table) (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET external_id = excluded.external_id, email = excluded.email,
                 display_name = excluded.display_name, role = excluded.role, active = excluded.active,
                 hidden = excluded.hidden, badge = excluded.badge, source = excluded.source,

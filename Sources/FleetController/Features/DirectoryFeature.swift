@@ -41,6 +41,7 @@ final class DirectoryFeature: Feature {
         cache = DirectoryCache(store: try DirectoryStore(path: "\(context.config.stateDir)/directory.sqlite"),
                                clock: context.reactor.clock, logger: Logger(label: "directory"),
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
+        cache.loop = context.reactor
         rebuildSources()
         sweeper = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: config.inactiveRetention,
                                    auditRetention: config.auditRetention)

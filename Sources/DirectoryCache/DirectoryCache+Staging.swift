@@ -1,0 +1,78 @@
+import FleetJSON
+import FleetLoop
+import FleetStore
+import Logging
+
+// Large change sets: staged in slices on the loop, switched in one short transaction.
+extension DirectoryCache {
+    /// Like `finishSync`, but a ready plan of `stagingThreshold` changes or more is applied in
+    /// slices across loop passes; `completion` runs when it is switched in (or failed).
+    func finishSyncStaged(
+        _ run: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool,
+        completion: @escaping (SyncRunResult) -> Void
+    ) {
+        guard loop != nil, staging == nil, case .success(let snapshot) = read else {
+            return completion(finishSync(run, read: read, force: force, detail: nil))
+        }
+        let planned: SyncPlan
+        do throws(DirectoryError) { planned = try plan(snapshot, force: force) } catch {
+            return completion(finishSync(run, read: .failure(error), force: force, detail: nil))
+        }
+        guard planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
+            return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))
+        }
+        stage(run, planned, meta: snapshot.deltaMeta, completion: completion)
+    }
+
+    /// Whether a large apply is between its first slice and its switch.
+    public var isStaging: Bool { staging.map { !$0.switched } ?? false }
+
+    func refuseWhileStaging() throws(DirectoryError) {
+        if isStaging {
+            throw DirectoryError(.conflict, reason: "a large change set is being applied; nothing changed, the next run retries")
+        }
+    }
+
+    private func stage(_ started: SyncRun, _ plan: SyncPlan, meta: [(String, String)], completion: @escaping (SyncRunResult) -> Void) {
+        var run = started
+        run.counts = plan.counts
+        _ = try? store.recordRun(run)
+        let job = StagedApply(store: store, plan: plan, now: clock.unixTime, meta: meta)
+        staging = job
+        logger.info("applying a large change set in slices", metadata: [
+            "source": "\(run.source)", "changes": "\(plan.changes.count)",
+        ])
+        var reported = false
+        func finish(_ status: SyncRun.Status, _ reason: String?, _ error: DirectoryError?) {
+            reported = true
+            run.status = status
+            run.reason = reason
+            run.finishedAt = clock.unixTime
+            var counts = run.counts.object ?? JSONObject()
+            counts["slices"] = JSON(job.slices)
+            run.counts = .object(counts)
+            _ = try? store.recordRun(run)
+            log(run, detail: nil)
+            completion(SyncRunResult(run: run, plan: plan, error: error))
+        }
+        func next() {
+            do throws(DirectoryError) {
+                try job.step()
+            } catch {
+                staging = nil
+                _ = try? DirectoryStore.wrap("stagedApply") { () throws(StoreError) in
+                    try store.db.execute("DROP TABLE IF EXISTS \(StagedApply.next)")
+                }
+                if !reported { finish(.failed, "\(error.description); the cache is unchanged", error) }
+                return
+            }
+            if job.switched && !reported { finish(.succeeded, nil, nil) }
+            if job.isDone {
+                staging = nil
+                return
+            }
+            loop?.nextTick(next)
+        }
+        loop?.nextTick(next)
+    }
+}
