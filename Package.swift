@@ -71,11 +71,19 @@ let package = Package(
         .executableTarget(
             name: "DeviceSim",
             dependencies: [
-                "FleetLoop", "MQTTBridge",
+                "FleetLoop", "FleetJSON", "MQTTBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "device-sim",
+            swiftSettings: strict
+        ),
+        // The ingest benchmark's plain subscriber and controller watcher (bench/ingest/run.sh).
+        .executableTarget(
+            name: "IngestBench",
+            dependencies: ["FleetLoop", "FleetJSON", "MQTTBridge", .product(name: "Logging", package: "swift-log")],
+            path: "bench/ingest",
+            exclude: ["run.sh"],
             swiftSettings: strict
         ),
         // Test-only helpers: a private mosquitto per test, temp dirs, polling the loop until a condition holds.

@@ -31,7 +31,8 @@ public struct OccupancyTracker {
     }
 
     private var days: [String: Day] = [:]
-    private var presenceSensors: [String: Bool] = [:]
+    /// PIR state per resource and sensor.
+    private var presenceSensors: [String: [String: Bool]] = [:]
     /// Local day of a Unix time; the daemon uses the host's time zone, tests a fixed offset.
     private let dayOf: (Double) -> Int
 
@@ -44,6 +45,12 @@ public struct OccupancyTracker {
         for day in saved { days[day.resource] = day }
     }
 
+    /// Whether a reading can change a resource's state (counters, PIR).
+    public static func matters(_ kind: ReadingKind) -> Bool {
+        let name = kind.rawValue
+        return name == "occupancy" || name == "people_in" || name == "people_out"
+    }
+
     /// Applies one reading; returns the resource's new day record when its count changed.
     ///
     /// `people_in` and `people_out` are deltas (counts since the previous report), as Irisys
@@ -51,7 +58,7 @@ public struct OccupancyTracker {
     public mutating func apply(_ reading: Reading) -> Day? {
         let kind = reading.kind.rawValue
         if kind == "occupancy" {
-            presenceSensors[reading.resource + "|" + reading.sensor] = reading.value > 0
+            presenceSensors[reading.resource, default: [:]][reading.sensor] = reading.value > 0
             return nil
         }
         guard kind == "people_in" || kind == "people_out", reading.value.isFinite, reading.value > 0 else {
@@ -92,17 +99,13 @@ public struct OccupancyTracker {
     public func state(of resource: String, now: Double) -> State {
         var people: Int?
         if let day = days[resource] { people = day.day == dayOf(now) ? day.people : 0 }
-        let pir = presenceSensors.contains { $0.key.hasPrefix(resource + "|") && $0.value }
+        let pir = presenceSensors[resource]?.values.contains(true) ?? false
         return State(people: people, occupied: (people ?? 0) > 0 || pir)
     }
 
     /// Resources with counters or presence sensors, sorted.
     public var resources: [String] {
-        var all = Set(days.keys)
-        for key in presenceSensors.keys {
-            if let bar = key.lastIndex(of: "|") { all.insert(String(key[..<bar])) }
-        }
-        return all.sorted()
+        Set(days.keys).union(presenceSensors.keys).sorted()
     }
 
     /// `yyyymmdd` of a Unix time in the host's time zone (`TZ`, else `/etc/localtime`).

@@ -19,6 +19,8 @@ public final class SensorIngest {
     static let maxPendingReadings = 100_000
     /// How often old duplicate-filter entries and dead letters are pruned.
     static let pruneInterval = 600.0
+    /// Devices whose highest frame counter is kept in memory; beyond it the map starts over.
+    static let maxTrackedDevices = 100_000
     /// Dead letters kept with their bytes (per-device counts are kept regardless).
     static let deadLettersKept = 10_000
 
@@ -41,8 +43,12 @@ public final class SensorIngest {
     var permit: PermitWindow?
     var occupancy: OccupancyTracker
     private var occupancyShown: [String: OccupancyTracker.State] = [:]
+    /// Resources whose counters or PIR changed since the last announcement.
+    private var occupancyTouched: Set<String> = []
     private var pending = TelemetryBatch()
     private var pendingSeen: Set<UplinkKey> = []
+    /// The highest frame counter taken per DevEUI (seeded from the duplicate filter at start).
+    private var highestFCnt: [String: Int] = [:]
     private var pendingDiscovered: [String: Int] = [:]
     private var logged: Set<String> = []
     private var lastPrune: Double?
@@ -64,6 +70,7 @@ public final class SensorIngest {
         self.dedupeWindow = dedupeWindow
         occupancy = OccupancyTracker(dayOf: dayOf)
         do {
+            highestFCnt = try store.highestFrameCounters(since: clock.unixTime - dedupeWindow)
             occupancy.restore(try store.occupancyDays())
         } catch {
             logger.warning("cannot read stored people counts; they start at zero", metadata: ["error": "\(error)"])
@@ -113,8 +120,14 @@ public final class SensorIngest {
     }
 
     private func handle(_ uplink: Uplink, topic: String, payload: [UInt8], at now: Double) {
-        if let fCnt = uplink.fCnt, isDuplicate(UplinkKey(devEUI: uplink.devEUI, fCnt: fCnt, payload: uplink.payload), now: now) {
-            return
+        if let fCnt = uplink.fCnt {
+            // Past the highest counter taken from this device, an uplink cannot be a copy: the
+            // database lookup is needed only for counters at or below it (copies, replays, rejoins).
+            let fresh = highestFCnt[uplink.devEUI].map { fCnt > $0 } ?? false
+            let key = UplinkKey(devEUI: uplink.devEUI, fCnt: fCnt, payload: uplink.payload)
+            if isDuplicate(key, now: now, knownFresh: fresh) { return }
+            if highestFCnt.count >= Self.maxTrackedDevices { highestFCnt.removeAll() }
+            highestFCnt[uplink.devEUI] = max(fCnt, highestFCnt[uplink.devEUI] ?? fCnt)
         }
         guard let claimed = claimedSensors[uplink.devEUI] ?? claimByPermit(uplink, at: now) else {
             counters.unknownDevice += 1
@@ -225,8 +238,13 @@ public final class SensorIngest {
     /// its batch, and its counts must not be added twice) are looked at.
     private func deriveOccupancy(now: Double) {
         var changed: [String: OccupancyTracker.Day] = [:]
-        for day in occupancy.rollOver(now: now) { changed[day.resource] = day }
-        for index in pending.occupancyApplied..<pending.readings.count {
+        for day in occupancy.rollOver(now: now) {
+            changed[day.resource] = day
+            occupancyTouched.insert(day.resource)
+        }
+        for index in pending.occupancyApplied..<pending.readings.count
+        where OccupancyTracker.matters(pending.readings[index].kind) {
+            occupancyTouched.insert(pending.readings[index].resource)
             if let day = occupancy.apply(pending.readings[index]) { changed[day.resource] = day }
         }
         pending.occupancyApplied = pending.readings.count
@@ -243,7 +261,10 @@ public final class SensorIngest {
     }
 
     private func announceOccupancy(now: Double) {
-        for resource in occupancy.resources {
+        guard !occupancyTouched.isEmpty else { return }
+        let touched = occupancyTouched
+        occupancyTouched.removeAll(keepingCapacity: true)
+        for resource in touched {
             let state = occupancy.state(of: resource, now: now)
             guard occupancyShown[resource] != state else { continue }
             occupancyShown[resource] = state
@@ -262,9 +283,9 @@ public final class SensorIngest {
     // MARK: - Helpers
 
     /// Whether `key` was taken already; if not, it is taken now (counted when it was).
-    private func isDuplicate(_ key: UplinkKey, now: Double) -> Bool {
-        var known = pendingSeen.contains(key)
-        if !known {
+    private func isDuplicate(_ key: UplinkKey, now: Double, knownFresh: Bool = false) -> Bool {
+        var known = !knownFresh && pendingSeen.contains(key)
+        if !known && !knownFresh {
             do {
                 known = try store.isDuplicate(key, since: now - dedupeWindow)
             } catch {

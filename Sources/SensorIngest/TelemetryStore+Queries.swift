@@ -8,6 +8,18 @@ extension TelemetryStore {
             [.text(key.devEUI), .integer(Int64(key.fCnt)), .integer(key.payloadHash), .real(since)]) != nil
     }
 
+    /// The highest frame counter per DevEUI in the duplicate filter since `since`.
+    public func highestFrameCounters(since: Double) throws(StoreError) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for row in try db.query(
+            "SELECT dev_eui, max(f_cnt) FROM uplinks_seen WHERE seen_at >= ? AND f_cnt >= 0 GROUP BY dev_eui",
+            [.real(since)])
+        {
+            if let device = row.text(0), let fCnt = row.int(1) { out[device] = fCnt }
+        }
+        return out
+    }
+
     /// Readings matching every given filter, newest first.
     ///
     /// - Parameters:

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Ingest benchmark: AM307 uplinks in the UG65 gateway envelope flooded through a private mosquitto
+# (127.0.0.1:18860) by `device-sim sensors --rate 0`, measured twice in one run:
+#   1. raw: a plain subscriber (ingest-bench subscribe) → the broker's delivery rate;
+#   2. controller: fleet-controller with every sensor claimed → uplinks and readings stored per
+#      second (its /metrics), loop lag p99, RSS over the run.
+# Prints one JSON line per half and the ratio controller ÷ raw. Results in var/bench-ingest/.
+#   MESSAGES=1000000 SENSORS=1000 QOS=1 bash bench/ingest/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-.build/release}
+PORT=${BENCH_PORT:-18860}
+HTTP_PORT=${BENCH_HTTP_PORT:-18861}
+MESSAGES=${MESSAGES:-1000000}
+SENSORS=${SENSORS:-1000}
+QOS=${QOS:-1}
+PUBLISH=${PUBLISH_TELEMETRY:-false}
+OUT=var/bench-ingest
+for tool in fleet-controller device-sim IngestBench; do
+    [ -x "$BIN/$tool" ] || { echo "bench/ingest: $BIN/$tool is not built (swift build -c release)" >&2; exit 1; }
+done
+rm -rf "$OUT"
+mkdir -p "$OUT/state"
+. scripts/broker.sh
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+    broker_stop
+}
+trap cleanup EXIT
+# The queue holds a whole run: the benchmark measures the consumer, not the broker's drop policy.
+broker_start "$PWD/$OUT/mosquitto" "$PORT" $((MESSAGES + 1000))
+
+publish() { # first-fcnt
+    "$BIN/device-sim" sensors --broker "127.0.0.1:$PORT" --count "$SENSORS" --rate 0 --messages "$MESSAGES" \
+        --qos "$QOS" --seed 7 --first-fcnt "$1" --json
+}
+
+echo "== raw delivery to a plain subscriber"
+"$BIN/IngestBench" subscribe "$PORT" "milesight/uplink/#" "$MESSAGES" >"$OUT/raw.out" &
+SUB=$!
+for _ in $(seq 1 100); do grep -q ready "$OUT/raw.out" 2>/dev/null && break; sleep 0.1; done
+publish 1 | tee "$OUT/publish-raw.json"
+wait "$SUB"
+RAW=$(grep '^{' "$OUT/raw.out")
+echo "$RAW"
+
+echo "== fleet-controller"
+{
+    cat <<TOML
+site = "bench"
+[state]
+dir = "$OUT/state"
+[broker]
+host = "127.0.0.1"
+port = $PORT
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+[ingest]
+publish_telemetry = $PUBLISH
+[[ingest.subscriptions]]
+topic = "milesight/uplink/#"
+format = "milesight-gateway"
+TOML
+    for i in $(seq 0 $((SENSORS - 1))); do
+        printf '[[sensors]]\ndev_eui = "24E12471%08X"\nvendor = "milesight"\nmodel = "AM307"\nresource = "bench/room-%d"\n' "$i" "$i"
+    done
+} >"$OUT/config.toml"
+"$BIN/fleet-controller" run --config "$OUT/config.toml" >"$OUT/controller.log" 2>&1 &
+CTL=$!
+PIDS+=($CTL)
+for _ in $(seq 1 300); do [ -s "$OUT/state/admin.token" ] && (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null && break; sleep 0.1; done
+TOKEN=$(cat "$OUT/state/admin.token")
+"$BIN/IngestBench" watch "$HTTP_PORT" "$CTL" "$TOKEN" "$MESSAGES" >"$OUT/controller.out" &
+WATCH=$!
+publish 1 | tee "$OUT/publish-controller.json"
+wait "$WATCH"
+CONTROLLER=$(cat "$OUT/controller.out")
+echo "$CONTROLLER"
+
+num() { [[ $1 =~ \"$2\":([0-9.]+) ]] && echo "${BASH_REMATCH[1]}"; }
+awk -v c="$(num "$CONTROLLER" uplinks_per_s)" -v r="$(num "$RAW" rate)" \
+    'BEGIN { printf "ratio (uplinks stored/s ÷ raw delivered/s): %.2f\n", c / r }'
+echo "threads: $(awk '/^Threads:/ {print $2}' /proc/$CTL/status)"
