@@ -39,8 +39,14 @@ public struct Uplink: Equatable, Sendable {
     /// A DevEUI in canonical form (16 uppercase hex digits), or nil if `text` is not one.
     /// Accepts `-` or `:` separators, which people paste from device labels.
     public static func canonicalDevEUI(_ text: String) -> String? {
-        let digits = text.uppercased().filter { $0 != "-" && $0 != ":" }
-        guard digits.utf8.count == 16, digits.utf8.allSatisfy(Hex.isDigit) else { return nil }
-        return digits
+        // Byte-wise: every uplink passes here, and String case mapping is Unicode-aware and slow.
+        var digits: [UInt8] = []
+        digits.reserveCapacity(16)
+        for byte in text.utf8 where byte != UInt8(ascii: "-") && byte != UInt8(ascii: ":") {
+            guard digits.count < 16, Hex.isDigit(byte) else { return nil }
+            digits.append(byte >= UInt8(ascii: "a") ? byte - 0x20 : byte)
+        }
+        guard digits.count == 16 else { return nil }
+        return String(decoding: digits, as: UTF8.self)
     }
 }

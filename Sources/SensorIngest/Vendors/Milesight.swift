@@ -261,9 +261,14 @@ struct MilesightModel: SensorDecoder {
             }
             switch channel.layout {
             case .flat:
-                let (fields, samples) = try MilesightOutput.read(channel.values, from: &reader)
-                for (name, value) in fields { output.fields[name] = value }
-                output.measurements += samples
+                // The common case, written straight into the output: no per-channel containers.
+                for value in channel.values {
+                    guard let (shown, number) = try value.read(from: &reader) else { continue }
+                    output.fields[value.name] = shown
+                    if let kind = value.kind, let number {
+                        output.measurements.append(Measurement(kind: kind, value: number, unit: value.unit))
+                    }
+                }
             case .history:
                 let (record, samples) = try MilesightOutput.read(channel.values, from: &reader)
                 output.history.append(.object(record))
