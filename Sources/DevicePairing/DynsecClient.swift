@@ -25,6 +25,9 @@ public final class DynsecClient {
     private let logger: Logger
     private let timeout: Duration
     private var nextID: UInt64 = 0
+    /// Every admin session sees every answer, and another session numbers its commands from 1 too:
+    /// correlation data carries a random tag of this session as well as the command's number.
+    private let tag = String(randomSecret().filter { $0.isLetter || $0.isNumber }.prefix(12))
     private struct Batch {
         var answers: [DynsecResponse?]
         var completion: Completion
@@ -76,7 +79,7 @@ public final class DynsecClient {
         var tagged: [JSON] = []
         for (i, c) in commands.enumerated() {
             guard case .object(var o) = c else { continue }
-            o["correlationData"] = JSON("fc-\(id)-\(i)")
+            o["correlationData"] = JSON("fc.\(tag).\(id).\(i)")
             tagged.append(.object(o))
         }
         let timer = reactor.schedule(after: timeout) { [unowned self] in
@@ -98,9 +101,10 @@ public final class DynsecClient {
         }
         var touched: Set<UInt64> = []
         for r in responses {
-            guard let corr = r["correlationData"]?.string, corr.hasPrefix("fc-") else { continue }
-            let parts = corr.dropFirst(3).split(separator: "-")
-            guard parts.count == 2, let id = UInt64(parts[0]), let i = Int(parts[1]), var b = batches[id],
+            guard let corr = r["correlationData"]?.string else { continue }
+            let parts = corr.split(separator: ".")
+            guard parts.count == 4, parts[0] == "fc", parts[1] == tag, let id = UInt64(parts[2]), let i = Int(parts[3]),
+                  var b = batches[id],
                   i < b.answers.count else { continue }
             b.answers[i] = DynsecResponse(command: r["command"]?.string ?? "", error: r["error"]?.string, data: r["data"])
             batches[id] = b
