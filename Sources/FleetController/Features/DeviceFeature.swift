@@ -25,7 +25,10 @@ final class DeviceFeature: Feature {
                 mc.port = Int32(c.broker.port)
             }
             mc.username = admin
-            mc.password = try StateFiles.secret(file)
+            do { mc.password = try StateFiles.secret(file) } catch {
+                throw ConfigError(file: c.file, line: nil, key: "broker.admin_password_file",
+                                  message: "\(error); `fleet-controller broker init` writes it as admin.secret")
+            }
             dynsec = DynsecClient(reactor: context.reactor, config: mc, logger: Logger(label: "dynsec"))
         }
         var settings = PairingSettings()
