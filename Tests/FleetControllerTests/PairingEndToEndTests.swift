@@ -26,6 +26,8 @@ import Testing
         #expect(device["origin"] == "paired")
         #expect(device["model"] == "CP-2")
         #expect(try p.panelCanConnect("door-3"))
+        let shown = try p.cli(["devices", "door-3"])
+        #expect(shown.status == 0 && shown.output.contains("\"resource\":\"hq/3/door\""), "\(shown.output)")
         // The paired panel asks the controller over its own account, and is known now.
         let reply = try p.panelRequest("door-3", op: "authorize", body: #"{"credential":{"type":"badge","value":"B-1001"}}"#)
         #expect(reply["decision"] == "allow", "\(reply)")

@@ -10,9 +10,12 @@ struct DevicesCommand: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "All devices.")
+        static let configuration = CommandConfiguration(abstract: "All devices, or one (`devices ID` as before).")
         @OptionGroup var daemon: DaemonOptions
-        func run() throws { print(try daemon.client().call("GET", "/api/v1/devices").serialized()) }
+        @Argument var id: String?
+        func run() throws {
+            print(try daemon.client().call("GET", "/api/v1/devices" + (id.map { "/\(percentEncode($0))" } ?? "")).serialized())
+        }
     }
 
     struct Show: ParsableCommand {
