@@ -36,6 +36,10 @@ func confirmAndPair(_ client: AdminClient, path: String, body: JSONObject, yes: 
     print("Panel \(id): \(found["kind"]?.string ?? "") \(found["model"]?.string ?? "") firmware \(found["firmware"]?.string ?? "")")
     print("Fingerprint: \(found["fingerprint"]?.string ?? "?")  (it must match the one on the panel's screen)")
     if !yes {
+        guard isatty(0) == 1 else {
+            printError("not paired: no terminal to confirm on; compare the fingerprint with the panel and pass --yes")
+            throw ExitCode(1)
+        }
         print("Pair it? [y/N] ", terminator: "")
         guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
             print("not paired")
