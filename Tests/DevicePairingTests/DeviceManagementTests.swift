@@ -104,4 +104,17 @@ import Testing
         try rig.pair("panel-b", code: "VWXZ-BCDF")
         #expect(rig.service.accountMissing.isEmpty)
     }
+
+    @Test func reconciliationMakesTheBrokerFollowTheRegistrysDisabledState() throws {
+        let rig = try PairingRig()
+        try rig.pair("panel-a", code: "BCDF-GHJK")
+        // devices.sqlite says disabled (the broker answer was lost before the last crash, say).
+        var d = try #require(rig.registry.device("panel-a"))
+        d.disabled = true
+        try rig.registry.save(d)
+        _ = try rig.wait { done in rig.service.reconcile { done(()) } }
+        try rig.run { rig.dynsec.pendingCount == 0 }
+        #expect(try rig.probe.publish("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: "fc/v1/dev/panel-a/up/x")
+                == .refusedConnect(135))
+    }
 }
