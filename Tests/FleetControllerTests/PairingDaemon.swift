@@ -53,6 +53,15 @@ final class PairingDaemon {
         guard r.status == 0 else { throw HarnessError("hello: \(r.output)") }
     }
 
+    /// Publishes `body` as a hello with the bootstrap account, whatever it is.
+    func rawHello(_ body: String) throws {
+        let r = try ChildProcess.run("/usr/bin/mosquitto_pub", [
+            "-p", "\(broker.port)", "-V", "5", "-q", "1", "-u", accounts.bootstrap.username, "-P", accounts.bootstrap.password,
+            "-t", "fc/v1/pair/hello", "-m", body,
+        ], in: daemon.dir)
+        guard r.status == 0 else { throw HarnessError("hello: \(r.output)") }
+    }
+
     func password(_ id: String) -> String { "secret-of-\(id)-0123456789" }
 
     /// Whether the panel `id` can connect with its own credentials and publish to its own up/.

@@ -40,7 +40,7 @@ import Testing
         #expect(try p.api("GET", "/api/v1/devices/door-3").status == 404)
     }
 
-    @Test func wrongCodesAreLimitedAndExpiredOrUnknownCodesSaySo() throws {
+    @Test func wrongCodesAreLimitedAndBadHellosAreCounted() throws {
         let p = try PairingDaemon(extraConfig: "")
         try p.start()
         try p.hello("kiosk-1", code: "LMNP-QRST")
@@ -64,6 +64,15 @@ import Testing
         #expect(try !p.panelCanConnect("kiosk-1"))
         let metrics = try p.daemon.get("/metrics").text
         #expect(metrics.contains("fleet_pairing_events_total{event=\"wrong_code\"} 6"), "\(metrics)")
+
+        // Bad hellos are counted and logged once per kind of fault; the daemon keeps serving.
+        try p.rawHello("not json")
+        try p.rawHello(#"{"id":"Bad Id","kind":"kiosk","model":"m","firmware":"1","password":"0123456789abcdef","code":"BCDFGHJK","fingerprint":"AB12"}"#)
+        #expect(waitUntil(seconds: 5) {
+            ((try? p.daemon.get("/metrics").text) ?? "").contains("fleet_pairing_events_total{event=\"hello_rejected\"} 2")
+        })
+        #expect(p.daemon.log.contains("field id"), "\(p.daemon.log)")
+        #expect(try p.api("GET", "/api/v1/pairings").json["pending"]?.array?.count == 1)
     }
 
     @Test func aCrashBetweenBrokerAndRegistryLeavesNoHalfPairedPanel() throws {
