@@ -47,6 +47,7 @@ public final class PairingService {
     public internal(set) var lastReconcile: (at: Double, removed: Int, missing: Int)?
     public internal(set) var counters = Counters()
     private var warned: Set<String> = []
+    var helloBudget = TokenBucket(rate: 200, capacity: 400)
     /// Pending panels written to devices.sqlite.
     private var persisted: Set<String> = []
     /// Test hook: a crash right after the broker account is created, before the device is recorded.
@@ -55,6 +56,7 @@ public final class PairingService {
     public struct Counters: Sendable {
         public var hellos: UInt64 = 0
         public var hellosRejected: UInt64 = 0
+        public var hellosDropped: UInt64 = 0
         public var paired: UInt64 = 0
         public var wrongCodes: UInt64 = 0
         public var failed: UInt64 = 0
@@ -102,6 +104,11 @@ public final class PairingService {
 
     func receiveHello(_ payload: [UInt8]) {
         counters.hellos += 1
+        guard helloBudget.take(now: now) else {
+            counters.hellosDropped += 1
+            warnOnce("flood", "more than \(Int(helloBudget.rate)) pairing hellos a second: dropping the excess (panels repeat theirs)")
+            return
+        }
         let hello: PairingHello
         do { hello = try PairingHello.decode(payload) } catch {
             counters.hellosRejected += 1

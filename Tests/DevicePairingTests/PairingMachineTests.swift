@@ -142,3 +142,18 @@ let transitions: [Transition] = [
         #expect(PairingCode.display("WDJBMJHT") == "WDJB-MJHT")
     }
 }
+
+@Suite struct TokenBucketTests {
+    /// (times of events, expected outcomes) for a bucket of 2, refilled at 1 per second.
+    @Test(arguments: [
+        ([0.0, 0, 0], [true, true, false]),
+        ([0.0, 0, 0, 1], [true, true, false, true]),
+        ([0.0, 0, 0.5, 1], [true, true, false, true]),
+        ([0.0, 0, 10, 10, 10], [true, true, true, true, false]),
+        ([5.0, 4, 4], [true, true, false]),  // a clock step back never adds tokens
+    ])
+    func takes(_ times: [Double], _ expected: [Bool]) {
+        var b = TokenBucket(rate: 1, capacity: 2)
+        #expect(times.map { b.take(now: $0) } == expected)
+    }
+}

@@ -89,6 +89,7 @@ final class DeviceFeature: Feature {
         let c = pairing.counters
         m.metric("fleet_pairing_events_total", "counter", "Pairing events by kind.", [
             ("{event=\"hello\"}", Double(c.hellos)), ("{event=\"hello_rejected\"}", Double(c.hellosRejected)),
+            ("{event=\"hello_dropped\"}", Double(c.hellosDropped)),
             ("{event=\"paired\"}", Double(c.paired)), ("{event=\"wrong_code\"}", Double(c.wrongCodes)),
             ("{event=\"failed\"}", Double(c.failed)),
         ])
