@@ -80,10 +80,13 @@ import Testing
         #expect(try rig.probe.publish("panel-a", "pw-panel-a-0123456789", clientID: "panel-a", topic: "fc/v1/dev/panel-a/up/x")
                 == .allowed)
 
-        // A new panel takes panel-a's slot; panel-a is revoked and gone from the registry.
+        // A new panel takes panel-a's slot; panel-a is revoked (its live session kicked) and gone.
+        try rig.run(limit: .seconds(15)) { live.isConnected }
+        kicked = false
         try rig.sayHello("panel-c", code: "VWXZ-BCDF")
         guard case .success = rig.service.replace("panel-a", code: "VWXZBCDF") else { Issue.record("replace refused"); return }
         try rig.run { rig.service.outcomes["panel-c"] != .approving }
+        try rig.run { kicked }
         #expect(rig.registry.device("panel-a") == nil)
         #expect(rig.registry.device("panel-c")?.resource == "hq/lobby")
         #expect(rig.registry.device("panel-c")?.name == "Room of panel-a")
