@@ -95,6 +95,15 @@ let package = Package(
         // A local Microsoft Graph for directory tests and benchmarks (HTTPServer on the loop).
         .target(name: "GraphStandIn", dependencies: ["FleetLoop", "FleetJSON"], path: "Tests/GraphStandIn",
                 swiftSettings: strict),
+        // The directory benchmark: full sync and delta from the Graph stand-in (bench/directory/run.sh).
+        .executableTarget(
+            name: "DirectoryBench",
+            dependencies: ["DirectoryCache", "GraphStandIn", "FleetLoop", "FleetJSON", "FleetTestSupport", "CFleetShims",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "bench/directory",
+            exclude: ["run.sh"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "FleetLoopTests", dependencies: ["FleetLoop", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetJSONTests", dependencies: ["FleetJSON"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], swiftSettings: strict),

@@ -71,8 +71,8 @@ extension DirectoryCache {
                 staging = nil
                 return
             }
-            loop?.nextTick(next)
+            loop?.nextTick(after: sliceGap, next)
         }
-        loop?.nextTick(next)
+        loop?.nextTick(after: sliceGap, next)
     }
 }

@@ -29,6 +29,8 @@ public final class DirectoryCache {
     public var loop: Reactor?
     /// Plans with at least this many changes are staged in slices instead of one transaction.
     public var stagingThreshold = 5_000
+    /// Idle time between two slices of a large apply, so requests queued meanwhile are served.
+    public var sliceGap: Duration = .milliseconds(1)
     /// The large apply in progress; other writes to people wait for its switch.
     var staging: StagedApply?
     let clock: any Clock

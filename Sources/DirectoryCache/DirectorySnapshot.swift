@@ -82,6 +82,10 @@ extension Person {
             domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
             !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
         else { return nil }
+        if email.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: the same rules on bytes (blanks and controls are all at or below 0x20).
+            return email.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7f && !refusedEmailBytes.contains($0) } ? email : nil
+        }
         let forbidden: Set<Character> = ["(", ")", "<", ">", ",", ";", ":", "\\", "\"", "[", "]"]
         for character in email {
             if character.isWhitespace || forbidden.contains(character) { return nil }
@@ -112,7 +116,22 @@ extension Person {
         }
     }
 
+    private static let refusedEmailBytes: Set<UInt8> = Set("()<>,;:\\\"[]".utf8)
+
     static func trimmed(_ text: String) -> String {
+        // ASCII (nearly every value a directory sends): trim bytes, no Unicode tables.
+        var copy = text
+        let fast: String?? = copy.withUTF8 { buffer in
+            guard buffer.allSatisfy({ $0 < 0x80 }) else { return nil }
+            func blank(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0d) }
+            var start = 0
+            var end = buffer.count
+            while start < end, blank(buffer[start]) { start += 1 }
+            while end > start, blank(buffer[end - 1]) { end -= 1 }
+            if start == 0 && end == buffer.count { return .some(nil) }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self))
+        }
+        if let fast { return fast ?? text }
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
             let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

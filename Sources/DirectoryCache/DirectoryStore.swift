@@ -201,6 +201,19 @@ public final class DirectoryStore {
         }
     }
 
+    /// A plain insert (the staged shadow table has no conflicts to resolve).
+    func insert(_ user: User, table: String) throws(StoreError) {
+        try db.execute("INSERT INTO \(table) (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Self.values(user))
+    }
+
+    static func values(_ user: User) -> [SQLValue] {
+        [
+            .text(user.id), .text(user.externalID), .text(user.email), .text(user.displayName),
+            SQLValue(user.role?.rawValue), SQLValue(user.active), SQLValue(user.hidden), SQLValue(user.badge),
+            .text(user.source), .real(user.updatedAt), SQLValue(user.deactivatedAt),
+        ]
+    }
+
     func upsert(_ user: User, table: String = "users") throws(StoreError) {
         try db.execute("""
             INSERT INTO \(table) (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

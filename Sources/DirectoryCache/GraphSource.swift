@@ -45,8 +45,11 @@ public final class GraphSource: DirectorySource {
         set { client.random = newValue }
     }
 
+    let reactor: Reactor
+
     public init(settings: GraphSettings, http: HTTPClient, reactor: Reactor, logger: Logger) {
         self.settings = settings
+        self.reactor = reactor
         self.logger = logger
         client = GraphClient(settings: settings, http: http, reactor: reactor, logger: logger)
     }
@@ -223,21 +226,34 @@ private final class GraphRead {
         }
     }
 
+    /// Turns the users read into people, a slice per loop pass (100,000 users take a while),
+    /// dropping each read user as it goes so both never sit in memory whole.
     private func finish() {
-        var people: [Person] = []
         people.reserveCapacity(order.count)
-        for id in order {
-            guard let user = users[id] else { continue }
-            switch user.person(roles: roles[id] ?? []) {
+        convert(from: 0)
+    }
+
+    private var people: [Person] = []
+
+    private func convert(from start: Int) {
+        let end = min(start + 1_000, order.count)
+        for id in order[start..<end] {
+            guard let user = users.removeValue(forKey: id) else { continue }
+            let roles = roles.removeValue(forKey: id) ?? []
+            switch user.person(roles: roles) {
             case .success(let person): people.append(person)
             case .failure(.noEmail): stats.withoutEmail += 1
             case .failure(.badBadge):
                 stats.badBadges += 1
                 var bare = user
                 bare.badge = .some(nil)
-                if case .success(let person) = bare.person(roles: roles[id] ?? []) { people.append(person) }
+                if case .success(let person) = bare.person(roles: roles) { people.append(person) }
             }
         }
+        if end < order.count {
+            return source.reactor.nextTick(after: .milliseconds(1)) { [self] in convert(from: end) }
+        }
+        order = []
         stats.users = people.count
         source.finished(stats)
         if stats.withoutEmail > 0 || stats.badBadges > 0 {
@@ -247,6 +263,7 @@ private final class GraphRead {
         }
         var snapshot = DirectorySnapshot(source: source.name, origin: source.origin, people: people,
             isComplete: true, adminRemedy: source.adminRemedy)
+        people = []
         snapshot.deltaLink = deltaLink
         completion(.success(snapshot))
     }

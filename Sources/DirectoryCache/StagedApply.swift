@@ -3,19 +3,21 @@ import FleetStore
 
 /// A large plan (a first sync of 100,000 people) applied without stalling the loop.
 ///
-/// The next version of the users table is built beside the live one, in short slices on
-/// successive loop passes: the live rows are copied, then the plan's changes are written into the
-/// copy. Readers keep using the live table, which stays complete and unchanged. The switch is one
-/// short transaction of two renames (plus the sync time and delta link); the old table is then
-/// emptied in slices and dropped. Overrides keep pointing at `users` by name, so they follow.
+/// The next version of the users table is built beside the live one, on successive loop passes:
+/// first as a bare table (no indexes, so every slice only appends) holding the plan's rows and
+/// then every live row the plan does not change; then its indexes are built, one per pass (the
+/// unique ones check that emails, badges and ids are still unique). Readers keep using the live
+/// table, complete and unchanged, until the switch: one short transaction of two renames (plus
+/// the sync time and delta link). The old table is then emptied in slices and dropped. Overrides
+/// keep pointing at `users` by name, so they follow.
 ///
 /// Slices size themselves to stay near `targetSlice` of work.
 final class StagedApply {
     enum Phase: Equatable {
         case prepare
+        case insertChanges(Int)
         case copy(after: Int64)
-        case clear(Int)
-        case upsert(Int)
+        case index(Int)
         case switchIn
         case dropOld(String)
         case done
@@ -28,18 +30,22 @@ final class StagedApply {
     private(set) var phase = Phase.prepare
     private(set) var slices = 0
     /// Rows per slice, adapted to keep each slice near `targetSlice`.
-    private var rows = 500
+    private var rows = 200
     let targetSlice: Duration
     let generation: Int
+    /// Ids the plan writes; the copy of the live table skips them.
+    private var changed: Set<String>
     private var db: Database { store.db }
     static let next = "users_next"
 
-    init(store: DirectoryStore, plan: SyncPlan, now: Double, meta: [(String, String)], targetSlice: Duration = .milliseconds(2)) {
+    init(store: DirectoryStore, plan: SyncPlan, now: Double, meta: [(String, String)], targetSlice: Duration = .milliseconds(1)) {
         self.store = store
         self.plan = plan
         self.now = now
         self.meta = meta
         self.targetSlice = targetSlice
+        changed = Set(minimumCapacity: plan.changes.count)
+        for change in plan.changes { changed.insert(change.after.id) }
         generation = ((try? store.meta("users_generation")).flatMap { $0.flatMap { Int($0) } } ?? 0) + 1
     }
 
@@ -52,72 +58,107 @@ final class StagedApply {
 
     var isDone: Bool { phase == .done }
 
+    /// The indexes of the users table, as built on the shadow table (named for its generation).
+    private var indexes: [String] {
+        let g = generation
+        return [
+            "CREATE UNIQUE INDEX users_id_g\(g) ON \(Self.next)(id)",
+            "CREATE UNIQUE INDEX users_email_g\(g) ON \(Self.next)(email)",
+            "CREATE UNIQUE INDEX users_badge_g\(g) ON \(Self.next)(badge)",
+            "CREATE UNIQUE INDEX users_key_g\(g) ON \(Self.next)(source, external_id)",
+            "CREATE INDEX users_display_name_g\(g) ON \(Self.next)(display_name)",
+            "CREATE INDEX users_inactive_g\(g) ON \(Self.next)(deactivated_at) WHERE active = 0",
+        ]
+    }
+
     /// Runs one slice of work.
     func step() throws(DirectoryError) {
         let clock = SystemClock()
         let started = clock.now
+        let before = phase
         slices += 1
         try DirectoryStore.wrap("stagedApply") { () throws(StoreError) in
             switch phase {
             case .prepare: try prepare()
+            case .insertChanges(let from): try insertChanges(from: from)
             case .copy(let after): try copy(after: after)
-            case .clear(let from): try changes(from: from, clear: true)
-            case .upsert(let from): try changes(from: from, clear: false)
+            case .index(let i): try buildIndex(i)
             case .switchIn: try switchIn()
             case .dropOld(let table): try dropOld(table)
             case .done: break
             }
         }
         let took = clock.now.since(started)
-        if took < targetSlice / 2 { rows = min(rows * 2, 20_000) } else if took > targetSlice { rows = max(rows / 2, 50) }
+        if Self.kind(phase) == Self.kind(before) {
+            // Aim at the target: scale by how far this slice was from it, growing gently.
+            let scale = min(1.25, max(0.25, targetSlice.seconds / max(took.seconds, 1e-6)))
+            rows = min(max(Int(Double(rows) * scale), 20), 50_000)
+        }
     }
 
-    /// The shadow table with the live table's exact schema and indexes (named for this generation).
+    private static func kind(_ phase: Phase) -> Int {
+        switch phase {
+        case .prepare: 0
+        case .insertChanges: 1
+        case .copy: 2
+        case .index: 3
+        case .switchIn: 4
+        case .dropOld: 5
+        case .done: 6
+        }
+    }
+
+    /// A bare table with the live table's columns, checks and defaults; uniqueness comes with the
+    /// indexes at the end.
     private func prepare() throws(StoreError) {
         try db.execute("DROP TABLE IF EXISTS \(Self.next)")
-        guard let tableSQL = try db.queryOne("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'")?.text(0),
-            let open = tableSQL.firstIndex(of: "(")
-        else { throw StoreError(resultCode: 1, message: "no users table", operation: "stagedApply") }
-        try db.execute("CREATE TABLE \(Self.next)" + tableSQL[open...])
-        for row in try db.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL") {
-            guard let name = row.text(0), let sql = row.text(1), let on = sql.firstRange(of: " ON "),
-                let paren = sql[on.upperBound...].firstIndex(of: "(")
-            else { continue }
-            var base = name
-            if let mark = base.ranges(of: "_g").last, Int(base[mark.upperBound...]) != nil {
-                base = String(base[..<mark.lowerBound])
-            }
-            try db.execute("CREATE INDEX \(base)_g\(generation) ON \(Self.next)" + sql[paren...])
-        }
-        phase = .copy(after: -1)
+        try db.execute("""
+            CREATE TABLE \(Self.next)(
+                id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                email TEXT NOT NULL COLLATE NOCASE,
+                display_name TEXT NOT NULL COLLATE NOCASE,
+                role TEXT CHECK (role IN ('hidden_user','user','manager','advanced_manager','admin')),
+                active INTEGER NOT NULL,
+                hidden INTEGER NOT NULL DEFAULT 0,
+                badge TEXT,
+                updated_at REAL NOT NULL,
+                deactivated_at REAL
+            )
+            """)
+        phase = plan.changes.isEmpty ? .copy(after: -1) : .insertChanges(0)
     }
 
+    private func insertChanges(from: Int) throws(StoreError) {
+        let end = min(from + rows, plan.changes.count)
+        try inTransaction { () throws(StoreError) in
+            for change in plan.changes[from..<end] { try store.insert(change.after, table: Self.next) }
+        }
+        phase = end < plan.changes.count ? .insertChanges(end) : .copy(after: -1)
+    }
+
+    /// Live rows the plan leaves alone, in rowid order.
     private func copy(after: Int64) throws(StoreError) {
-        let bound = try db.queryOne("SELECT max(rowid), count(*) FROM (SELECT rowid FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?)",
+        let live = try db.query("SELECT rowid, \(DirectoryStore.userColumns) FROM users WHERE rowid > ? ORDER BY rowid LIMIT ?",
             [.integer(after), .integer(Int64(rows))])
-        guard let last = bound?.int64(0), (bound?.int64(1) ?? 0) > 0 else {
-            phase = plan.changes.isEmpty ? .switchIn : .clear(0)
+        guard let last = live.last?.int64(0) else {
+            phase = .index(0)
             return
         }
         try inTransaction { () throws(StoreError) in
-            try db.execute("INSERT INTO \(Self.next) (\(DirectoryStore.userColumns)) SELECT \(DirectoryStore.userColumns) FROM users WHERE rowid > ? AND rowid <= ?",
-                [.integer(after), .integer(last)])
+            for row in live {
+                guard let id = row.text(1), !changed.contains(id) else { continue }
+                try db.execute("INSERT INTO \(Self.next) (\(DirectoryStore.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    Array(row.values[1...11]))
+            }
         }
         phase = .copy(after: last)
     }
 
-    private func changes(from: Int, clear: Bool) throws(StoreError) {
-        let end = min(from + rows, plan.changes.count)
-        try inTransaction { () throws(StoreError) in
-            for change in plan.changes[from..<end] {
-                if clear { try store.clearMoving(change, table: Self.next) } else { try store.upsert(change.after, table: Self.next) }
-            }
-        }
-        if end < plan.changes.count {
-            phase = clear ? .clear(end) : .upsert(end)
-        } else {
-            phase = clear ? .upsert(0) : .switchIn
-        }
+    private func buildIndex(_ i: Int) throws(StoreError) {
+        try db.execute(indexes[i])
+        phase = i + 1 < indexes.count ? .index(i + 1) : .switchIn
     }
 
     /// The one short transaction readers notice: two renames. Foreign keys are off and the
@@ -137,6 +178,7 @@ final class StagedApply {
             try store.setMeta("users_generation", String(generation))
             for (key, value) in meta { try store.setMeta(key, value) }
         }
+        changed = []
         phase = .dropOld(old)
     }
 

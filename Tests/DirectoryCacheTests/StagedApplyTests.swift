@@ -33,6 +33,7 @@ final class ListSource: DirectorySource {
                                    logger: Logger(label: "test.staged"), policy: AuthorizationPolicy())
         cache.loop = reactor
         cache.stagingThreshold = 1_000
+        cache.sliceGap = .zero
         return (dir, reactor, cache)
     }
 

@@ -47,6 +47,10 @@ public final class GraphStandIn {
     public var throttleStatus = 429
     public var retryAfter: String? = "2.128"
     public private(set) var requests: [Logged] = []
+    /// Keep the request log (tests read it; a benchmark of 100,000 users turns it off).
+    public var logsRequests = true
+    /// Answers requests before the Graph routes when it returns a response (benchmark control).
+    public var control: ((HTTPServerRequest) -> HTTPServerResponse?)?
     public private(set) var tokensIssued = 0
     public private(set) var pagesServed = 0
     public private(set) var port: UInt16 = 0
@@ -160,6 +164,22 @@ public final class GraphStandIn {
         graph.addGroup("g-other", "Marketing", members: ["u-bob"])
     }
 
+    /// `users` people spread over the five UMA groups (10 admins, 1 % advanced managers, 5 %
+    /// managers, 1 % hidden users, the rest users), each with a mail and an employeeId badge.
+    public func addSyntheticTenant(users: Int) {
+        var members: [String: [String]] = [:]
+        for i in 0..<users {
+            let id = "u-\(i)"
+            addUser(id, mail: "user\(i)@contoso.com", name: "User \(i)", employeeID: "E\(i)")
+            let group = i < 10 ? "g-admin" : i % 100 == 1 ? "g-adv" : i % 20 == 2 ? "g-mgr" : i % 100 == 3 ? "g-hidden" : "g-user"
+            members[group, default: []].append(id)
+        }
+        for (id, name) in [("g-admin", "UMA Admin"), ("g-adv", "UMA Advanced Manager"), ("g-mgr", "UMA Manager"),
+                           ("g-hidden", "UMA Hidden User"), ("g-user", "UMA User")] {
+            addGroup(id, name, members: members[id] ?? [])
+        }
+    }
+
     public func addGroup(_ id: String, _ name: String, members: [String] = []) {
         groups[id] = Group(id: id, displayName: name, members: members)
     }
@@ -176,8 +196,11 @@ public final class GraphStandIn {
     // MARK: - Dispatch
 
     private func handle(_ request: HTTPServerRequest) -> HTTPServerResponse {
-        requests.append(Logged(method: request.method, path: request.path, query: request.query,
-                               headers: request.headers))
+        if let answer = control?(request) { return answer }
+        if logsRequests {
+            requests.append(Logged(method: request.method, path: request.path, query: request.query,
+                                   headers: request.headers))
+        }
         if request.method == "POST" && request.path == "/\(tenant)/oauth2/v2.0/token" { return token(request) }
         guard request.path.hasPrefix("/v1.0/") else { return graphError(404, "Request_ResourceNotFound", "no such path") }
         guard let bearer = request.header("authorization"), bearer.hasPrefix("Bearer "),

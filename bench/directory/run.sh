@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Directory benchmark. Every result is one JSON line (also in var/bench/directory.jsonl):
+#   1. DirectoryBench sync: full sync of USERS people in the five UMA groups (pages of 999) from the
+#      Graph stand-in: wall time, peak RSS, loop lag; then a /users/delta round with 100 changes.
+#   2. authorize round trips at RATE req/s over a private mosquitto: the broker alone
+#      (device-sim responder) and the controller (CSV directory), measured in the same run;
+#   3. the same panel load while the controller applies a full Graph sync of USERS people.
+# Usage: bench/directory/run.sh [USERS] [RATE]     BIN=.build/release (fleet-controller, device-sim,
+# DirectoryBench built with `swift build -c release`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+USERS=${1:-100000}
+RATE=${2:-1000}
+BIN=${BIN:-.build/release}
+PORT=${BENCH_PORT:-18870}
+HTTP_PORT=${BENCH_HTTP_PORT:-18871}
+OUT=var/bench/directory
+RESULTS=var/bench/directory.jsonl
+for tool in fleet-controller device-sim DirectoryBench; do
+    [ -x "$BIN/$tool" ] || { echo "bench/directory: $BIN/$tool is not built (swift build -c release)" >&2; exit 1; }
+done
+rm -rf "$OUT"
+mkdir -p "$OUT/state"
+: >"$RESULTS"
+
+. scripts/broker.sh
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+    broker_stop
+}
+trap cleanup EXIT
+
+echo "== full sync and delta ($USERS users)"
+"$BIN/DirectoryBench" sync --users "$USERS" --changes 100 | tee -a "$RESULTS"
+
+broker_start "$PWD/$OUT/mosquitto" "$PORT" 100000
+panel() { # label args…
+    local label=$1 line
+    shift
+    line=$("$BIN/device-sim" panel --broker "127.0.0.1:$PORT" --device-id door-bench "$@" --json) || true
+    [ -n "$line" ] || { echo "bench/directory: $label produced no result" >&2; return 1; }
+    echo "{\"label\":\"$label\",${line#\{}" | tee -a "$RESULTS"
+}
+REQUESTS=$((RATE * 10))
+badges=(--badge B-000001 --badge B-000002 --badge B-000003)
+
+echo "== broker alone (device-sim responder) at $RATE req/s"
+"$BIN/device-sim" responder --broker "127.0.0.1:$PORT" --allow B-000001 --ready-file "$OUT/responder.ready" >/dev/null &
+PIDS+=($!)
+for _ in $(seq 1 100); do [ -e "$OUT/responder.ready" ] && break; sleep 0.1; done
+panel "broker-rr-${RATE}rps" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+
+echo "== controller at $RATE req/s"
+"$BIN/DirectoryBench" serve-graph --users "$USERS" --ready-file "$OUT/graph.port" >"$OUT/graph.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 600); do [ -s "$OUT/graph.port" ] && break; sleep 0.1; done
+GRAPH="http://127.0.0.1:$(cat "$OUT/graph.port")"
+echo "s3cret~value" >"$OUT/graph.secret"
+{
+    echo "email,display_name,role,badge,active"
+    for i in $(seq 1 1000); do
+        printf 'person%06d@example.com,Person %d,%s,B-%06d,true\n' "$i" "$i" "$([ "$i" = 1 ] && echo admin || echo user)" "$i"
+    done
+} >"$OUT/people.csv"
+cat >"$OUT/config.toml" <<TOML
+site = "bench"
+[state]
+dir = "$OUT/state"
+[broker]
+host = "127.0.0.1"
+port = $PORT
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+[[directory.sources]]
+name = "badges"
+kind = "csv"
+path = "$OUT/people.csv"
+interval = "1h"
+[[directory.sources]]
+name = "m365"
+kind = "graph"
+tenant_id = "contoso.onmicrosoft.com"
+client_id = "app-1"
+client_secret_file = "$OUT/graph.secret"
+login_url = "$GRAPH"
+graph_url = "$GRAPH"
+interval = "1h"
+delta_interval = "1h"
+[[devices]]
+id = "door-bench"
+kind = "checkin_panel"
+resource = "bench/lobby"
+TOML
+"$BIN/fleet-controller" run --config "$OUT/config.toml" >"$OUT/controller.log" 2>&1 &
+PIDS+=($!)
+api() { curl -fsS -X "$1" -H "Authorization: Bearer $(cat "$OUT/state/admin.token")" "http://127.0.0.1:$HTTP_PORT$2"; }
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# The first Graph sync starts with the daemon; let it finish so the next one is measured alone.
+for _ in $(seq 1 600); do
+    api GET "/api/v1/sync/runs?source=m365&limit=1" | grep -q '"status":"running"' || break
+    sleep 0.1
+done
+panel "controller-rr-${RATE}rps" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+
+echo "== controller at $RATE req/s while a full Graph sync of $USERS users applies"
+# An empty cache again, so the daemon's first Graph run (at start) writes all USERS people while
+# the panel asks; the CSV source syncs first and in one go (1,000 people).
+kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
+rm -f "$OUT/state/directory.sqlite"*
+"$BIN/fleet-controller" run --config "$OUT/config.toml" >>"$OUT/controller.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+panel "controller-rr-${RATE}rps-during-full-sync" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+for _ in $(seq 1 600); do
+    api GET "/api/v1/sync/runs?source=m365&limit=1" | grep -q '"status":"running"' || break
+    sleep 0.1
+done
+echo "{\"label\":\"controller-full-sync-run\",\"run\":$(api GET "/api/v1/sync/runs?source=m365&limit=1")}" | tee -a "$RESULTS"
+api GET /metrics | grep -E '^fleet_loop_lag_seconds|^fleet_process_resident' | tee "$OUT/metrics.txt"
