@@ -30,7 +30,8 @@ HTTP_PORT=$(free_port)
 "$BIN/fleet-controller" broker init --dir "$DIR/broker" --port "$MQTT_PORT" >"$DIR/init.txt"
 /usr/sbin/mosquitto -c "$DIR/broker/mosquitto.conf" 2>"$DIR/mosquitto.log" &
 BROKER_PID=$!
-for _ in $(seq 100); do port_open "$MQTT_PORT" && break; sleep 0.05; done
+for _ in $(seq 200); do port_open "$MQTT_PORT" && break; sleep 0.05; done
+port_open "$MQTT_PORT" || { echo "bench/pairing: mosquitto did not start:" >&2; cat "$DIR/mosquitto.log" >&2; exit 1; }
 
 cat >"$DIR/config.toml" <<CONF
 site = "bench"
