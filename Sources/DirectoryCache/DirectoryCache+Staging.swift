@@ -11,17 +11,24 @@ extension DirectoryCache {
         _ run: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool,
         completion: @escaping (SyncRunResult) -> Void
     ) {
-        guard loop != nil, staging == nil, case .success(let snapshot) = read else {
+        guard let loop, staging == nil, case .success(let snapshot) = read, snapshot.people.count >= stagingThreshold else {
             return completion(finishSync(run, read: read, force: force, detail: nil))
         }
-        let planned: SyncPlan
-        do throws(DirectoryError) { planned = try plan(snapshot, force: force) } catch {
+        let current: [User]
+        do throws(DirectoryError) { current = try store.users() } catch {
             return completion(finishSync(run, read: .failure(error), force: force, detail: nil))
         }
-        guard planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
-            return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))
+        // Plan a slice per loop pass, then stage (or apply a small result directly).
+        let builder = PlanBuilder(current: current, snapshot: snapshot, rules: rules, now: clock.unixTime, force: force)
+        func plan() {
+            guard builder.step(limit: 2_000) else { return loop.nextTick(after: sliceGap, plan) }
+            let planned = builder.plan
+            guard staging == nil, planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
+                return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))
+            }
+            stage(run, planned, meta: snapshot.deltaMeta, completion: completion)
         }
-        stage(run, planned, meta: snapshot.deltaMeta, completion: completion)
+        plan()
     }
 
     /// Whether a large apply is between its first slice and its switch.

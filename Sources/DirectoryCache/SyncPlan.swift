@@ -80,41 +80,77 @@ extension SyncPlan {
         current: [User], snapshot: DirectorySnapshot, rules: SyncRules = SyncRules(), now: Double,
         force: Bool = false
     ) -> SyncPlan {
-        let planner = Planner(current: current, snapshot: snapshot, now: now)
-        let activeBefore = planner.ownUsers.values.filter(\.active).count
-        var plan = SyncPlan(source: snapshot.source, verdict: .ready, changes: [],
-            activeBefore: activeBefore, seen: snapshot.people.count)
+        let builder = PlanBuilder(current: current, snapshot: snapshot, rules: rules, now: now, force: force)
+        while !builder.step(limit: .max) {}
+        return builder.plan
+    }
+}
+
+/// ``SyncPlan/make(current:snapshot:rules:now:force:)`` in resumable steps: a sync of 100,000
+/// people plans a slice per loop pass instead of stalling the loop for the whole list.
+final class PlanBuilder {
+    private let planner: Planner
+    private let rules: SyncRules
+    private let force: Bool
+    private(set) var plan: SyncPlan
+    private var next = 0
+    private var leftovers = 0
+    private var state = Planner.State()
+    private var finished = false
+
+    init(current: [User], snapshot: DirectorySnapshot, rules: SyncRules, now: Double, force: Bool) {
+        planner = Planner(current: current, snapshot: snapshot, now: now)
+        self.rules = rules
+        self.force = force
+        plan = SyncPlan(source: snapshot.source, verdict: .ready, changes: [],
+            activeBefore: planner.ownUsers.values.filter(\.active).count, seen: snapshot.people.count)
         if let reason = planner.refusal() {
             plan.verdict = .failed(reason: reason)
-            return plan
+            finished = true
         }
-        switch planner.changes() {
-        case .failure(let conflict):
-            plan.verdict = .failed(reason: conflict.reason)
-            return plan
-        case .success(let changes):
-            plan.changes = changes
+    }
+
+    /// Plans up to `limit` more people; true when the plan is complete.
+    func step(limit: Int) -> Bool {
+        guard !finished else { return true }
+        let people = planner.snapshot.people
+        let end = limit >= people.count - next ? people.count : next + limit
+        while next < end {
+            if let conflict = planner.take(people[next], into: &state) {
+                plan.verdict = .failed(reason: conflict.reason)
+                finished = true
+                return true
+            }
+            next += 1
         }
+        guard next == people.count else { return false }
+        planner.leftovers(into: &state)
+        plan.changes = state.changes
+        state = Planner.State()
+        finished = true
         let deactivated = plan.deactivations.count
+        let activeBefore = plan.activeBefore
         // The epsilon keeps "exactly at the limit" applying when the product rounds down (0.29 × 100).
         let allowed = rules.maxDeactivationShare * Double(activeBefore) + 1e-9
         if !force, activeBefore > 0, Double(deactivated) > allowed {
             let share = Int((Double(deactivated) * 100 / Double(activeBefore)).rounded())
             let limit = Int((rules.maxDeactivationShare * 100).rounded())
             plan.verdict = .held(reason:
-                "\(snapshot.origin) would deactivate \(deactivated) of \(activeBefore) active users (\(share) %), above the \(limit) % limit; check the source, then confirm with `sync apply --force`")
+                "\(planner.snapshot.origin) would deactivate \(deactivated) of \(activeBefore) active users (\(share) %), above the \(limit) % limit; check the source, then confirm with `sync apply --force`")
         }
-        return plan
+        return true
     }
 }
 
+@available(*, unavailable) extension PlanBuilder: Sendable {}
+
 /// A snapshot that cannot be applied as it stands.
-private struct Conflict: Error {
+struct Conflict: Error {
     var reason: String
 }
 
 /// The matching work behind ``SyncPlan/make(current:snapshot:rules:now:force:)``.
-private struct Planner {
+struct Planner {
     let snapshot: DirectorySnapshot
     let now: Double
     /// This source's users by external id.
@@ -124,6 +160,8 @@ private struct Planner {
     let foreignByEmail: [String: User]
     let foreignByBadge: [String: User]
     let currentOrder: [User]
+    /// External ids the snapshot lists, for the email fallback match.
+    let listedExternalIDs: Set<String>
 
     init(current: [User], snapshot: DirectorySnapshot, now: Double) {
         self.snapshot = snapshot
@@ -146,6 +184,8 @@ private struct Planner {
         foreignByEmail = foreignEmail
         foreignByBadge = foreignBadge
         currentOrder = current.filter { $0.source == snapshot.source }
+        // Only needed when the email fallback can match, i.e. when this source has people.
+        listedExternalIDs = own.isEmpty ? [] : Set(snapshot.people.map(\.externalID))
     }
 
     /// The reason the snapshot as a whole must not apply, if any.
@@ -162,57 +202,62 @@ private struct Planner {
         return nil
     }
 
-    func changes() -> Result<[SyncPlan.Change], Conflict> {
+    /// What planning has gathered so far.
+    struct State {
         var changes: [SyncPlan.Change] = []
         var matched: Set<String> = []
         var seenExternal: Set<String> = []
         var seenEmail: Set<String> = []
         var seenBadge: Set<String> = []
         var claimedBadges: Set<String> = []
-        let listedExternalIDs = Set(snapshot.people.map(\.externalID))
-        for person in snapshot.people {
-            guard seenExternal.insert(person.externalID).inserted, seenEmail.insert(person.email).inserted else {
-                return .failure(Conflict(reason: "\(snapshot.origin) lists \(person.email) twice; each person must appear once"))
-            }
-            if let badge = person.badge {
-                guard seenBadge.insert(badge).inserted else {
-                    return .failure(Conflict(reason: "\(snapshot.origin) gives badge \(badge) to two people; a badge opens for one person only"))
-                }
-                if let holder = foreignByBadge[badge] {
-                    return .failure(Conflict(reason: "badge \(badge) of \(person.email) already belongs to \(holder.email) from source \(holder.source); remove it from one source"))
-                }
-                claimedBadges.insert(badge)
-            }
-            if let other = foreignByEmail[person.email] {
-                return .failure(Conflict(reason: "\(person.email) already comes from source \(other.source); linking people across sources is not supported yet, list them in one source"))
-            }
-            // Match by the source's key; fall back to the email so a re-created upstream account
-            // keeps its row, its overrides and its audit history.
-            var before = ownUsers[person.externalID]
-            if before == nil, let byEmail = ownByEmail[person.email],
-                !listedExternalIDs.contains(byEmail.externalID), !matched.contains(byEmail.id)
-            {
-                before = byEmail
-            }
-            if let before { matched.insert(before.id) }
-            let after = user(for: person, before: before)
-            if after != before { changes.append(SyncPlan.Change(before: before, after: after)) }
+    }
+
+    /// Plans one person of the snapshot; the conflict that fails the run, if any.
+    func take(_ person: Person, into s: inout State) -> Conflict? {
+        guard s.seenExternal.insert(person.externalID).inserted, s.seenEmail.insert(person.email).inserted else {
+            return Conflict(reason: "\(snapshot.origin) lists \(person.email) twice; each person must appear once")
         }
-        // People the source no longer lists become inactive; a badge now given to someone else
-        // is taken off them so the badge opens for its new holder only.
-        for user in currentOrder where !matched.contains(user.id) {
+        if let badge = person.badge {
+            guard s.seenBadge.insert(badge).inserted else {
+                return Conflict(reason: "\(snapshot.origin) gives badge \(badge) to two people; a badge opens for one person only")
+            }
+            if let holder = foreignByBadge[badge] {
+                return Conflict(reason: "badge \(badge) of \(person.email) already belongs to \(holder.email) from source \(holder.source); remove it from one source")
+            }
+            s.claimedBadges.insert(badge)
+        }
+        if let other = foreignByEmail[person.email] {
+            return Conflict(reason: "\(person.email) already comes from source \(other.source); linking people across sources is not supported yet, list them in one source")
+        }
+        // Match by the source's key; fall back to the email so a re-created upstream account
+        // keeps its row, its overrides and its audit history.
+        var before = ownUsers[person.externalID]
+        if before == nil, let byEmail = ownByEmail[person.email],
+            !listedExternalIDs.contains(byEmail.externalID), !s.matched.contains(byEmail.id)
+        {
+            before = byEmail
+        }
+        if let before { s.matched.insert(before.id) }
+        let after = user(for: person, before: before)
+        if after != before { s.changes.append(SyncPlan.Change(before: before, after: after)) }
+        return nil
+    }
+
+    /// People the source no longer lists become inactive; a badge now given to someone else is
+    /// taken off them so the badge opens for its new holder only.
+    func leftovers(into s: inout State) {
+        for user in currentOrder where !s.matched.contains(user.id) {
             var after = user
             if after.active {
                 after.active = false
                 after.deactivatedAt = now
             }
-            if let badge = after.badge, claimedBadges.contains(badge) { after.badge = nil }
+            if let badge = after.badge, s.claimedBadges.contains(badge) { after.badge = nil }
             if after != user {
                 after.updatedAt = now
-                changes.append(SyncPlan.Change(before: user, after: after))
+                s.changes.append(SyncPlan.Change(before: user, after: after))
             }
         }
-        return .success(changes)
     }
 
     /// The row a person should have; `before`'s timestamps survive when nothing changes.

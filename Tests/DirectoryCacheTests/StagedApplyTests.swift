@@ -94,7 +94,7 @@ final class ListSource: DirectorySource {
         var refused: SyncRunResult?
         var reported: SyncRunResult?
         cache.sync(source: ListSource("m365", ListSource.crowd(20_000, role: .manager)), force: true) { reported = $0 }
-        try reactor.tick(timeoutMS: 0)
+        _ = try reactor.run(until: { cache.isStaging })  // planned in slices, now staging
         cache.sync(source: other) { refused = $0 }
         #expect(refused?.status == .failed)
         #expect(refused?.reason?.contains("large change set") == true)
