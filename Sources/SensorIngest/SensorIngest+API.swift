@@ -50,6 +50,8 @@ extension SensorIngest {
         limit: Int
     ) throws(StoreError) -> JSON {
         if let bucket {
+            // Rollup deltas are written every few seconds; a reader gets them now.
+            flush()
             let rows = try store.rollups(
                 bucket: bucket, sensor: sensor, resource: resource, kind: kind?.rawValue, from: from, to: to, limit: limit)
             return ["bucket": .string(bucket.rawValue), "buckets": .array(rows.map(\.json))]

@@ -19,6 +19,13 @@ public final class SensorIngest {
     static let maxPendingReadings = 100_000
     /// How often old duplicate-filter entries and dead letters are pruned.
     static let pruneInterval = 600.0
+    /// A buffer this full is committed at once.
+    static let batchReadings = 2_000
+    /// A buffer this old is committed at once.
+    static let batchAge: Duration = .milliseconds(50)
+    /// How often rollup deltas are written; at most this much rollup work is lost in a crash
+    /// (the raw readings are not).
+    static let rollupInterval: Duration = .seconds(5)
     /// Devices whose highest frame counter is kept in memory; beyond it the map starts over.
     static let maxTrackedDevices = 100_000
     /// Dead letters kept with their bytes (per-device counts are kept regardless).
@@ -47,6 +54,10 @@ public final class SensorIngest {
     private var occupancyTouched: Set<String> = []
     private var pending = TelemetryBatch()
     private var pendingSeen: Set<UplinkKey> = []
+    private var pendingSince: Instant?
+    /// Rollup increments of stored readings not yet written (see ``flushIfDue()``).
+    private var rollupDeltas = RollupDeltas()
+    private var lastRollupWrite: Instant
     /// The highest frame counter taken per DevEUI (seeded from the duplicate filter at start).
     private var highestFCnt: [String: Int] = [:]
     private var pendingDiscovered: [String: Int] = [:]
@@ -68,6 +79,7 @@ public final class SensorIngest {
         self.logger = logger
         self.registry = registry
         self.dedupeWindow = dedupeWindow
+        lastRollupWrite = clock.now
         occupancy = OccupancyTracker(dayOf: dayOf)
         do {
             highestFCnt = try store.highestFrameCounters(since: clock.unixTime - dedupeWindow)
@@ -189,11 +201,51 @@ public final class SensorIngest {
     /// `maxPendingReadings` are dropped oldest first and counted), and the error is logged once
     /// until a flush succeeds again.
     @discardableResult
-    public func flush() -> Int {
+    public func flush() -> Int { commitPending(rollupsDue: true) }
+
+    /// What the daemon calls at the end of every loop tick and on a short timer: commits once
+    /// the buffer holds ``batchReadings`` readings or its oldest entry is ``batchAge`` old, so a
+    /// flood is written in transactions of a few thousand rows (each a few milliseconds) rather
+    /// than one per message. Rollup deltas go along every ``rollupInterval``.
+    @discardableResult
+    public func flushIfDue() -> Int {
+        let now = clock.now
+        let rollupsDue = !rollupDeltas.isEmpty && now.since(lastRollupWrite) >= Self.rollupInterval
+        guard !pending.isEmpty || rollupsDue else {
+            pendingSince = nil
+            return 0
+        }
+        let since = pendingSince ?? now
+        pendingSince = since
+        guard pending.readings.count >= Self.batchReadings || now.since(since) >= Self.batchAge || rollupsDue else {
+            return 0
+        }
+        return commitPending(rollupsDue: rollupsDue)
+    }
+
+    private func commitPending(rollupsDue: Bool) -> Int {
         let now = clock.unixTime
         var written = 0
+        pendingSince = nil
+        if pending.rollupsApplied < pending.readings.count {
+            rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
+            pending.rollupsApplied = pending.readings.count
+        }
+        if rollupsDue, !rollupDeltas.isEmpty {
+            pending.rollups.absorb(rollupDeltas)
+            rollupDeltas = RollupDeltas()
+            lastRollupWrite = clock.now
+        }
         if !pending.isEmpty {
             deriveOccupancy(now: now)
+            if pending.rollupsApplied < pending.readings.count {  // derived people counts
+                if rollupsDue {
+                    pending.rollups.merge(pending.readings[pending.rollupsApplied...])
+                } else {
+                    rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
+                }
+                pending.rollupsApplied = pending.readings.count
+            }
             do {
                 try store.commit(pending)
                 written = pending.readings.count

@@ -106,11 +106,16 @@ public struct TelemetryBatch: Sendable {
     public var occupancy: [OccupancyTracker.Day]
     /// How many of `readings` the occupancy tracker has seen (a failed commit is retried whole).
     var occupancyApplied = 0
+    /// How many of `readings` are already merged into the rollup deltas.
+    var rollupsApplied = 0
+    /// Rollup increments to add in this commit (the façade sends them every few seconds).
+    public var rollups: RollupDeltas
 
     public init(
         readings: [Reading] = [], seen: [Seen] = [], deadLetters: [DeadLetter] = [], discovered: [DiscoveredDevice] = [],
-        presence: [Presence] = [], occupancy: [OccupancyTracker.Day] = []
+        presence: [Presence] = [], occupancy: [OccupancyTracker.Day] = [], rollups: RollupDeltas = RollupDeltas()
     ) {
+        self.rollups = rollups
         self.readings = readings
         self.seen = seen
         self.deadLetters = deadLetters
@@ -121,6 +126,6 @@ public struct TelemetryBatch: Sendable {
 
     public var isEmpty: Bool {
         readings.isEmpty && seen.isEmpty && deadLetters.isEmpty && discovered.isEmpty && presence.isEmpty
-            && occupancy.isEmpty
+            && occupancy.isEmpty && rollups.isEmpty
     }
 }

@@ -58,17 +58,17 @@ extension TelemetryStore {
         return rows.compactMap(Self.reading)
     }
 
-    /// The newest reading of each kind from one sensor, ordered by kind.
+    /// The newest reading of each kind from one sensor, ordered by kind: the first of each kind
+    /// among the sensor's newest 2000 rows, read backwards along (sensor, ts).
     public func latest(sensor: String) throws(StoreError) -> [Reading] {
-        // SQLite takes bare columns from the row that holds MAX(ts); the (sensor, kind, ts) index
-        // answers each group with one descent.
+        var newest: [ReadingKind: Reading] = [:]
         let rows = try db.query(
-            """
-            SELECT sensor, resource, kind, value, unit, MAX(ts), received_at FROM readings
-            WHERE sensor = ? GROUP BY kind ORDER BY kind
-            """,
+            "SELECT \(Self.readingColumns) FROM readings WHERE sensor = ? ORDER BY ts DESC, id DESC LIMIT 2000",
             [.text(sensor)])
-        return rows.compactMap(Self.reading)
+        for reading in rows.compactMap(Self.reading) where newest[reading.kind] == nil {
+            newest[reading.kind] = reading
+        }
+        return newest.values.sorted { $0.kind.rawValue < $1.kind.rawValue }
     }
 
     /// The newest dead letters first.

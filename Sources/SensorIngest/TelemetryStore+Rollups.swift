@@ -33,24 +33,50 @@ public struct Rollup: Equatable, Sendable {
     public var average: Double { count > 0 ? sum / Double(count) : .nan }
 }
 
-extension TelemetryStore {
-    /// Merges a batch's readings into both rollup widths: one upsert per (sensor, kind, bucket)
-    /// per batch rather than per reading, so a burst of history records costs a few rows.
-    func writeRollups(_ readings: [Reading]) throws(StoreError) {
-        guard !readings.isEmpty else { return }
-        struct Key: Hashable {
-            var sensor: String
-            var kind: String
-            var bucket: Int
-            var start: Double
+/// Rollup increments not yet written: readings are merged here as they are stored, and the
+/// deltas go to the database every few seconds, so a flood costs one upsert per sensor, kind and
+/// bucket per write rather than per reading.
+public struct RollupDeltas: Sendable {
+    struct Key: Hashable, Sendable {
+        var sensor: String
+        var kind: String
+        var bucket: Int
+        var start: Double
+    }
+
+    var rows: [Key: Rollup] = [:]
+
+    public init() {}
+
+    public init(_ readings: [Reading]) { merge(readings) }
+
+    public var isEmpty: Bool { rows.isEmpty }
+
+    /// Adds another set of deltas (a retried batch's and the ones gathered since).
+    public mutating func absorb(_ other: RollupDeltas) {
+        for (key, delta) in other.rows {
+            guard var row = rows[key] else {
+                rows[key] = delta
+                continue
+            }
+            row.count += delta.count
+            row.min = Swift.min(row.min, delta.min)
+            row.max = Swift.max(row.max, delta.max)
+            row.sum += delta.sum
+            if delta.lastTimestamp >= row.lastTimestamp {
+                row.last = delta.last
+                row.lastTimestamp = delta.lastTimestamp
+            }
+            rows[key] = row
         }
-        var merged: [Key: Rollup] = [:]
-        merged.reserveCapacity(readings.count * 2)
+    }
+
+    public mutating func merge(_ readings: some Collection<Reading>) {
         for reading in readings {
             for bucket in RollupBucket.allCases {
                 let start = bucket.start(of: reading.timestamp)
                 let key = Key(sensor: reading.sensor, kind: reading.kind.rawValue, bucket: bucket.seconds, start: start)
-                if var row = merged[key] {
+                if var row = rows[key] {
                     row.count += 1
                     row.min = Swift.min(row.min, reading.value)
                     row.max = Swift.max(row.max, reading.value)
@@ -59,16 +85,22 @@ extension TelemetryStore {
                         row.last = reading.value
                         row.lastTimestamp = reading.timestamp
                     }
-                    merged[key] = row
+                    rows[key] = row
                 } else {
-                    merged[key] = Rollup(
+                    rows[key] = Rollup(
                         sensor: reading.sensor, resource: reading.resource, kind: key.kind, unit: reading.unit,
                         bucket: bucket, start: start, count: 1, min: reading.value, max: reading.value,
                         sum: reading.value, last: reading.value, lastTimestamp: reading.timestamp)
                 }
             }
         }
-        for row in merged.values {
+    }
+}
+
+extension TelemetryStore {
+    /// Adds rollup deltas to the stored rows (one upsert per sensor, kind and bucket).
+    func writeRollups(_ deltas: RollupDeltas) throws(StoreError) {
+        for row in deltas.rows.values {
             try db.execute(
                 """
                 INSERT INTO rollups (sensor, kind, bucket, start, resource, unit, count, v_min, v_max, v_sum, v_last, last_ts)

@@ -140,6 +140,17 @@ public final class TelemetryStore {
 
                 ALTER TABLE discovered_devices ADD COLUMN vendor TEXT;
                 """),
+        Migration(
+            "telemetry-v3",
+            """
+                -- (sensor, kind, ts) put each of an uplink's eight readings on a different leaf:
+                -- eight dirty pages per uplink per commit capped a flood near 12k uplinks/s with
+                -- commits far over the loop's 5 ms budget. An uplink's readings share sensor and
+                -- time, so under (sensor, ts) they sit side by side: one leaf per uplink. Charts
+                -- read rollups; per-sensor raw queries filter kind on the sensor's rows.
+                DROP INDEX readings_by_sensor;
+                CREATE INDEX readings_by_sensor_ts ON readings (sensor, ts);
+                """),
     ]
 
     // MARK: - Writing
@@ -159,7 +170,7 @@ public final class TelemetryStore {
                         .real(reading.value), .text(reading.unit), .real(reading.timestamp), .real(reading.receivedAt),
                     ])
             }
-            try writeRollups(batch.readings)
+            try writeRollups(batch.rollups)
             for seen in batch.seen {
                 try db.execute(
                     "INSERT OR REPLACE INTO uplinks_seen (dev_eui, f_cnt, payload_hash, seen_at) VALUES (?, ?, ?, ?)",
@@ -235,7 +246,7 @@ public final class TelemetryStore {
 
     /// Stores readings in one transaction.
     public func append(_ readings: [Reading]) throws(StoreError) {
-        try commit(TelemetryBatch(readings: readings))
+        try commit(TelemetryBatch(readings: readings, rollups: RollupDeltas(readings)))
     }
 
     /// Records that an uplink was taken, so later copies count as duplicates.

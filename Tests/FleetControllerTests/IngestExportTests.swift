@@ -116,6 +116,7 @@ private let am307 = """
         #expect(waitUntil(seconds: 10) { sub.output.contains("SUBACK") })
 
         try d.publish(topic: "milesight/uplink/a", payload: uplink(fCnt: 1))  // PIR trigger
+        #expect(waitUntil(seconds: 10) { sub.output.contains("milesight/downlink/24e124406f079198 {") })
         try d.publish(topic: "milesight/uplink/a", payload: uplink(fCnt: 2))  // still occupied: nothing sent
         try d.publish(topic: "milesight/uplink/a", payload: uplink(fCnt: 3, data: "BQAA"))  // PIR idle
         #expect(sub.wait() == 0)

@@ -126,6 +126,26 @@ import Testing
         #expect(try ingest.store.discovered().map(\.devEUI) == ["PRS-9"])
     }
 
+    @Test func batchesAreCommittedBySizeOrAgeAndRollupsEveryFewSeconds() throws {
+        let ingest = try open()
+        try ingest.claim(Sensor(devEUI: Self.am307, vendor: "milesight", model: "AM307", resource: "hq/1"))
+        ingest.take([uplink(Self.am307, fCnt: 1)], topic: "t", payload: [], at: clock.unixTime)
+        #expect(ingest.flushIfDue() == 0)  // young and small: wait for more
+        clock.advance(by: .milliseconds(50))
+        #expect(ingest.flushIfDue() == 7)
+        #expect(try ingest.store.rollups(bucket: .quarterHour, limit: 10).isEmpty)  // deltas not yet due
+
+        for fCnt in 2...300 {  // 2093 readings: past the size threshold at once
+            ingest.take([uplink(Self.am307, fCnt: fCnt)], topic: "t", payload: [], at: clock.unixTime)
+        }
+        #expect(ingest.flushIfDue() == 2093)
+        clock.advance(by: .seconds(5))
+        #expect(ingest.flushIfDue() == 0)
+        let co2 = try #require(try ingest.store.rollups(bucket: .quarterHour, kind: "co2", limit: 10).first)
+        #expect(co2.count == 300)
+        #expect(ingest.flushIfDue() == 0)
+    }
+
     @Test func presenceIsRecordedPerDeviceNewestWins() throws {
         let ingest = try open()
         ingest.take([.presence(device: "IRX-0042", online: true, at: 100), .presence(device: "IRX-0042", online: false, at: 200)],

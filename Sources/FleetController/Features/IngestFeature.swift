@@ -45,7 +45,9 @@ final class IngestFeature: Feature {
     }
 
     func start() {
-        _ = context.reactor.onTickEnd { [unowned self] in self.ingest.flush() }
+        _ = context.reactor.onTickEnd { [unowned self] in self.ingest.flushIfDue() }
+        // A quiet loop has no further ticks to end: the timer commits the last small batch.
+        _ = context.reactor.every(.milliseconds(25)) { [unowned self] in self.ingest.flushIfDue() }
         ingest.onCommitted = { [unowned self] readings in
             if self.config.ingest.publishTelemetry { self.publish(readings) }
             self.exporter?.kick()
