@@ -74,18 +74,33 @@ extension Person {
     /// most 254 characters); nil when it is not an address. Every source normalizes through here
     /// so the same person keys the same way whichever source names them.
     public static func normalizedEmail(_ raw: String) -> String? {
-        let email = trimmed(raw).lowercased()
+        var email = trimmed(raw).lowercased()
         guard email.utf8.count <= 254 else { return nil }
+        // ASCII (nearly every address): the rules below in one pass over the bytes.
+        let ascii: Bool? = email.withUTF8 { b in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
+            let dot = UInt8(ascii: "."), at = UInt8(ascii: "@")
+            guard let sign = b.firstIndex(of: at), b.lastIndex(of: at) == sign, sign > 0, sign <= 64,
+                sign + 1 < b.count, b[0] != dot, b[sign - 1] != dot, b[sign + 1] != dot, b[b.count - 1] != dot
+            else { return false }
+            var domainDot = false
+            for i in b.indices {
+                let c = b[i]
+                guard c > 0x20, c != 0x7f, !refusedEmailBytes.contains(c) else { return false }
+                if c == dot {
+                    if i > sign { domainDot = true }
+                    if i + 1 < b.count, b[i + 1] == dot { return false }
+                }
+            }
+            return domainDot
+        }
+        if let ascii { return ascii ? email : nil }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, let local = parts.first, let domain = parts.last,
             !local.isEmpty, local.utf8.count <= 64,
             domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
             !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
         else { return nil }
-        if email.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII: the same rules on bytes (blanks and controls are all at or below 0x20).
-            return email.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7f && !refusedEmailBytes.contains($0) } ? email : nil
-        }
         let forbidden: Set<Character> = ["(", ")", "<", ">", ",", ";", ":", "\\", "\"", "[", "]"]
         for character in email {
             if character.isWhitespace || forbidden.contains(character) { return nil }
