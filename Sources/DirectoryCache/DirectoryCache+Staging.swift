@@ -83,3 +83,30 @@ extension DirectoryCache {
         loop?.nextTick(after: sliceGap, next)
     }
 }
+
+// Audit rows of door decisions, written in batches on the loop.
+extension DirectoryCache {
+    func queueAudit(_ entry: AuditEntry) {
+        guard let loop else { return writeAudit([entry]) }
+        pendingAudit.append(entry)
+        if pendingAudit.count == 1 {
+            loop.schedule(after: auditFlushInterval) { [weak self] in self?.flushAudit() }
+        }
+    }
+
+    /// Writes the queued decisions now (also before reading the audit log, and at shutdown).
+    public func flushAudit() {
+        guard !pendingAudit.isEmpty else { return }
+        let batch = pendingAudit
+        pendingAudit = []
+        writeAudit(batch)
+    }
+
+    private func writeAudit(_ entries: [AuditEntry]) {
+        do throws(DirectoryError) {
+            try store.appendAudit(entries)
+        } catch {
+            logger.error("audit write failed", metadata: ["error": "\(error)", "rows": "\(entries.count)"])
+        }
+    }
+}

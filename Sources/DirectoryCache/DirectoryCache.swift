@@ -33,6 +33,10 @@ public final class DirectoryCache {
     public var sliceGap: Duration = .milliseconds(1)
     /// The large apply in progress; other writes to people wait for its switch.
     var staging: StagedApply?
+    /// Decisions not yet in the audit table: on the loop they are written together every
+    /// `auditFlushInterval` (one commit instead of one per door request).
+    var pendingAudit: [AuditEntry] = []
+    public var auditFlushInterval: Duration = .milliseconds(20)
     let clock: any Clock
     let logger: Logger
 
@@ -182,11 +186,7 @@ public final class DirectoryCache {
         let entry = AuditEntry(
             ts: now, deviceID: deviceID, credentialType: credential.type, credentialHash: store.credentialHash(credential),
             userID: user?.id, decision: decision.decision, reason: decision.reason)
-        do throws(DirectoryError) {
-            try store.appendAudit(entry)
-        } catch {
-            logger.error("audit write failed", metadata: ["error": "\(error)", "device": "\(deviceID)"])
-        }
+        queueAudit(entry)
         return decision
     }
 

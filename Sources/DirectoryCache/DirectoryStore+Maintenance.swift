@@ -33,6 +33,30 @@ extension DirectoryStore {
         }
     }
 
+    /// Appends decisions in one transaction.
+    public func appendAudit(_ entries: [AuditEntry]) throws(DirectoryError) {
+        try Self.wrap("appendAudit") { () throws(StoreError) in
+            do {
+                try db.transaction {
+                    for entry in entries {
+                        try db.execute("""
+                            INSERT INTO audit (ts, device_id, credential_type, credential_hash, user_id, decision, reason)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """, [
+                                .real(entry.ts), SQLValue(entry.deviceID), .text(entry.credentialType.rawValue),
+                                .text(entry.credentialHash), SQLValue(entry.userID), .text(entry.decision.rawValue),
+                                .text(entry.reason.rawValue),
+                            ])
+                    }
+                }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(resultCode: 1, message: "\(error)", operation: "appendAudit")
+            }
+        }
+    }
+
     /// Newest first.
     public func adminAudit(limit: Int = 100) throws(DirectoryError) -> [AdminAuditEntry] {
         let rows = try Self.wrap("adminAudit") { () throws(StoreError) in

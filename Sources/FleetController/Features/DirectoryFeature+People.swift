@@ -44,6 +44,7 @@ extension DirectoryFeature {
                 if req.query["kind"] == "admin" {
                     return .json(200, ["entries": .array(try self.cache.store.adminAudit(limit: limit).map { $0.json() })])
                 }
+                self.cache.flushAudit()
                 return .json(200, ["entries": .array(try self.cache.store.audit(limit: limit).map { $0.json() })])
             } catch { return Self.failure(error) }
         }

@@ -66,6 +66,8 @@ final class DirectoryFeature: Feature {
         outbox.kick()  // what waited through a restart goes out first
     }
 
+    func shutdown() { cache.flushAudit() }
+
     func reload(_ c: Configuration) throws {
         config = c
         cache.policy = Self.policy(c)
