@@ -44,7 +44,11 @@ public final class SensorIngest {
     let logger: Logger
     let registry: DecoderRegistry
     private let dedupeWindow: Double
-    var claimedSensors: [String: ClaimedSensor] = [:]
+    var claimedSensors: [String: ClaimedSensor] = [:] {
+        didSet { claimsVersion &+= 1 }
+    }
+    /// Changes whenever a claim is added, changed or removed, so callers can cache views of them.
+    public private(set) var claimsVersion = 0
     /// Devices claimed in the config file: the API may not delete them.
     var configClaims: Set<String> = []
     var permit: PermitWindow?
@@ -54,6 +58,9 @@ public final class SensorIngest {
     private var occupancyTouched: Set<String> = []
     private var pending = TelemetryBatch()
     private var pendingSeen: Set<UplinkKey> = []
+    /// Keys taken but not yet handed to a batch: written with the rollups, every few seconds,
+    /// so that each device's keys share pages (a crash forgets at most those seconds' keys).
+    private var seenBuffer: [TelemetryBatch.Seen] = []
     private var pendingSince: Instant?
     /// Rollup increments of stored readings not yet written (see ``flushIfDue()``).
     private var rollupDeltas = RollupDeltas()
@@ -210,7 +217,7 @@ public final class SensorIngest {
     @discardableResult
     public func flushIfDue() -> Int {
         let now = clock.now
-        let rollupsDue = !rollupDeltas.isEmpty && now.since(lastRollupWrite) >= Self.rollupInterval
+        let rollupsDue = (!rollupDeltas.isEmpty || !seenBuffer.isEmpty) && now.since(lastRollupWrite) >= Self.rollupInterval
         guard !pending.isEmpty || rollupsDue else {
             pendingSince = nil
             return 0
@@ -231,9 +238,11 @@ public final class SensorIngest {
             rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
             pending.rollupsApplied = pending.readings.count
         }
-        if rollupsDue, !rollupDeltas.isEmpty {
+        if rollupsDue {
             pending.rollups.absorb(rollupDeltas)
             rollupDeltas = RollupDeltas()
+            pending.seen += seenBuffer
+            seenBuffer.removeAll(keepingCapacity: true)
             lastRollupWrite = clock.now
         }
         if !pending.isEmpty {
@@ -252,7 +261,11 @@ public final class SensorIngest {
                 counters.stored += written
                 let committed = pending
                 pending = TelemetryBatch()
-                pendingSeen.removeAll(keepingCapacity: true)
+                if committed.seen.count == pendingSeen.count {
+                    pendingSeen.removeAll(keepingCapacity: true)
+                } else {
+                    for seen in committed.seen { pendingSeen.remove(seen.key) }
+                }
                 pendingDiscovered.removeAll(keepingCapacity: true)
                 if storeFailing {
                     storeFailing = false
@@ -350,7 +363,7 @@ public final class SensorIngest {
             return true
         }
         pendingSeen.insert(key)
-        pending.seen.append(.init(key: key, at: now))
+        seenBuffer.append(.init(key: key, at: now))
         return false
     }
 

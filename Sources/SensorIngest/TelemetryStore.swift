@@ -13,6 +13,9 @@ public final class TelemetryStore {
     /// Opens (or creates) the database and applies the migrations.
     public init(path: String) throws(StoreError) {
         db = try Database(path: path, migrations: Self.migrations)
+        // The (sensor, ts) index and the duplicate filter touch a page per device per commit;
+        // with SQLite's 2 MB default those pages are re-read from the file on every batch.
+        try db.execute("PRAGMA cache_size = -65536")
     }
 
     /// Append-only: a released migration is never edited; changes go in `telemetry-v2`, ….

@@ -21,6 +21,9 @@ final class IngestFeature: Feature {
     private var displaysPushed = 0
     /// The frame last sent to each display, so an unchanged room sends nothing.
     private var displayShown: [String: [UInt8]] = [:]
+    /// DS3604 displays by resource, rebuilt when the claims change.
+    private var displays: [String: [Sensor]] = [:]
+    private var displaysVersion = -1
 
     init(_ context: FeatureContext) throws {
         self.context = context
@@ -121,8 +124,11 @@ final class IngestFeature: Feature {
 
     /// Sends each DS3604 claimed to `resource` its room name and occupancy, when the frame changed.
     private func pushDisplays(_ resource: String, _ state: OccupancyTracker.State) {
-        let displays = ingest.sensors.filter { $0.resource == resource && $0.model.uppercased() == "DS3604" }
-        guard !displays.isEmpty, let template = config.ingest.downlinkTopic else { return }
+        if displaysVersion != ingest.claimsVersion {
+            displaysVersion = ingest.claimsVersion
+            displays = Dictionary(grouping: ingest.sensors.filter { $0.model.uppercased() == "DS3604" }, by: \.resource)
+        }
+        guard let displays = displays[resource], let template = config.ingest.downlinkTopic else { return }
         for display in displays {
             let name = display.name ?? String(resource.split(separator: "/").last ?? Substring(resource))
             let frame = DS3604Downlink.room(name: name, status: DS3604Downlink.statusText(state))
