@@ -41,6 +41,9 @@ public final class Reactor {
     private var armedDeadline: Instant?
     private var stopRequested = false
     private var events: UnsafeMutablePointer<epoll_event>
+    /// A handler may run the loop itself (a clean shutdown flushing the broker connection); such a
+    /// nested tick gets its own event buffer so the outer tick's events stay intact.
+    private var depth = 0
     private static let eventCapacity: CInt = 128
 
     // Our own fds use generation 0 in their user data, which no registration ever gets.
@@ -213,10 +216,14 @@ public final class Reactor {
         // A timer that is already due (e.g. a manual clock moved) must not wait for the timerfd.
         var timeout = timeoutMS
         if let next = timers.earliest(), next <= clock.now { timeout = 0 }
-        let n = try Epoll.wait(epfd, events: events, capacity: Self.eventCapacity, timeoutMS: timeout)
+        depth += 1
+        defer { depth -= 1 }
+        let buffer = depth == 1 ? events : UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(Self.eventCapacity))
+        defer { if buffer != events { buffer.deallocate() } }
+        let n = try Epoll.wait(epfd, events: buffer, capacity: Self.eventCapacity, timeoutMS: timeout)
         let started = SystemClock().now
         for i in 0..<n {
-            let ev = events[i]
+            let ev = buffer[i]
             let data = ev.data.u64
             if let own = ownTags[data] {
                 handleOwn(fd: own)

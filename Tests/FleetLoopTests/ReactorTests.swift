@@ -159,3 +159,35 @@ import Testing
         #expect(order == ["timer", "hook"])
     }
 }
+
+@Suite struct ReactorNestingTests {
+    @Test func aHandlerRunningTheLoopDoesNotDisturbTheOuterTicksEvents() throws {
+        let loop = try Reactor()
+        var a: [CInt] = [0, 0], b: [CInt] = [0, 0]
+        // Non-blocking, like every fd the daemon watches: after a nested loop an outer event may be
+        // stale, and a handler then reads EAGAIN instead of blocking.
+        socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &a)
+        socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &b)
+        defer { for fd in a + b { close(fd) } }
+        var order: [String] = []
+        var nestedDone = false
+        // Both fds are readable in the same batch; the first handler runs a nested loop (as a clean
+        // shutdown does). The other handler must still get its own readiness afterwards.
+        try loop.register(fd: a[0], interest: .read) { _ in
+            var byte: UInt8 = 0
+            _ = read(a[0], &byte, 1)
+            order.append("a")
+            loop.schedule(after: .zero) { nestedDone = true }
+            _ = try? loop.run(until: { nestedDone }, limit: .seconds(2))
+        }
+        try loop.register(fd: b[0], interest: .read) { r in
+            var byte: UInt8 = 0
+            if read(b[0], &byte, 1) == 1 { order.append(r.contains(.readable) ? "b" : "b-without-readiness") }
+        }
+        _ = write(a[1], "x", 1)
+        _ = write(b[1], "y", 1)
+        #expect(try loop.run(until: { order.count >= 2 }, limit: .seconds(2)))
+        #expect(Set(order) == ["a", "b"])
+        #expect(nestedDone)
+    }
+}
