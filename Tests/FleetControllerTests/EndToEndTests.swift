@@ -210,6 +210,18 @@ private func uplink(fCnt: Int, data: String = "A2fuAARofAUAAQbLAgd9qAMIfSUACXNmJ
         #expect(json["tvoc"] == 0.37)
         let bad = try ChildProcess.run(DaemonHarness.binary, ["decode", "--vendor", "milesight", "--model", "AM307", "0367EE"], in: dir)
         #expect(bad.status == 2)
-        #expect(!bad.output.isEmpty)
+        #expect(bad.output.contains("at byte 0"))
+        let noModel = try ChildProcess.run(DaemonHarness.binary, ["decode", "--vendor", "milesight", "0367EE00"], in: dir)
+        #expect(noModel.status == 2)
+        #expect(noModel.output.contains("--model is required"))
+
+        // Gateway JSON for the vendors whose gateways decode themselves.
+        let irisys = try ChildProcess.run(DaemonHarness.binary, ["decode", "--vendor", "irisys", "--topic", "irisys/V4D-1/counts", "[]"], in: dir)
+        #expect(irisys.status == 0)
+        #expect(try JSON.parse(irisys.output)["messages"]?[0]?["presence"] == "online")
+        let pressac = try ChildProcess.run(DaemonHarness.binary, ["decode", "--vendor", "pressac", "--model", "SR_LIN_RCS",
+                                                                   "--fport", "60", "0620130031825A55015E"], in: dir)
+        #expect(pressac.status == 0)
+        #expect(try JSON.parse(pressac.output)["temperature"]?["value"] == 22.5)
     }
 }
