@@ -18,7 +18,7 @@ help:
 	@echo "  test     deps + build + swift test + script tests (scripts/test-*.sh)"
 	@echo "  run      deps + release + a private broker on 127.0.0.1:18830 and the controller (scripts/run-local.sh)"
 	@echo "  bench    deps + release + benchmarks with device-sim (scripts/bench.sh)"
-	@echo "  fuzz     fuzz targets (none yet)"
+	@echo "  fuzz     each libFuzzer target for FUZZ_SECONDS (default 300); crash inputs in Fuzz/artifacts/"
 	@echo "  clean    remove build products and ./var/bench (keeps ./var state and package checkouts)"
 
 deps:
@@ -30,13 +30,16 @@ build: deps
 release: deps
 	$(SWIFT) build $(SWIFTPM) -c release
 
+# Script tests and a short fuzz run first, the Swift test suite last: its closing line is the summary.
 test: deps build
-	$(SWIFT) test $(SWIFTPM)
 	@for t in scripts/test-*.sh; do \
 		[ -e "$$t" ] || continue; \
 		echo "== $$t"; \
 		BIN=$(BUILD_DIR)/debug bash "$$t" || exit 1; \
 	done
+	@echo "== short fuzz run (5 s per target)"
+	bash scripts/fuzz.sh 5
+	$(SWIFT) test $(SWIFTPM)
 
 run: release
 	BIN=$(BUILD_DIR)/release bash scripts/run-local.sh
@@ -44,8 +47,8 @@ run: release
 bench: release
 	BIN=$(BUILD_DIR)/release bash scripts/bench.sh
 
-fuzz:
-	@echo "no fuzz targets yet"
+fuzz: build
+	bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),300)
 
 clean:
 	$(SWIFT) package $(SWIFTPM) clean

@@ -42,5 +42,5 @@ for target in $TARGETS; do
     echo "ok $target: $runs inputs, no crash"
 done
 total=$(echo $TARGETS | wc -w)
-echo "$((total - failed)) passed, $failed failed"
+echo "fuzz: $((total - failed)) of $total targets clean, $failed crashed"
 [ "$failed" -eq 0 ]
