@@ -6,6 +6,7 @@ extension SensorIngest {
     /// What `GET /api/v1/sensors` lists: each claim with its newest reading per kind, battery and
     /// presence.
     public func sensorsJSON() throws(StoreError) -> JSON {
+        flush()  // a reader sees what was received, not what the last batch held
         let presence = Dictionary(try store.presence().map { ($0.device, $0) }) { a, _ in a }
         var out: [JSON] = []
         for claimed in claimedSensors.values.sorted(by: { $0.sensor.devEUI < $1.sensor.devEUI }) {
@@ -30,6 +31,7 @@ extension SensorIngest {
 
     /// `GET /api/v1/sensors/discovered`: devices heard but not claimed, newest first.
     public func discoveredJSON() throws(StoreError) -> JSON {
+        flush()
         let devices = try store.discovered()
         return [
             "discovered": .array(devices.map { d in
@@ -49,9 +51,9 @@ extension SensorIngest {
         sensor: String?, resource: String?, kind: ReadingKind?, from: Double?, to: Double?, bucket: RollupBucket?,
         limit: Int
     ) throws(StoreError) -> JSON {
+        // Batches and rollup deltas wait up to 50 ms and 5 s; a reader gets them now.
+        flush()
         if let bucket {
-            // Rollup deltas are written every few seconds; a reader gets them now.
-            flush()
             let rows = try store.rollups(
                 bucket: bucket, sensor: sensor, resource: resource, kind: kind?.rawValue, from: from, to: to, limit: limit)
             return ["bucket": .string(bucket.rawValue), "buckets": .array(rows.map(\.json))]
