@@ -17,7 +17,7 @@ help:
 	@echo "  release  release build ($(BUILD_DIR)/release)"
 	@echo "  test     deps + build + swift test + script tests (scripts/test-*.sh)"
 	@echo "  run      deps + release + a private broker on 127.0.0.1:18830 and the controller (scripts/run-local.sh)"
-	@echo "  bench    deps + release + benchmarks with device-sim (scripts/bench.sh)"
+	@echo "  bench    deps + release + every benchmark (request/response, ingest, directory, pairing)"
 	@echo "  fuzz     each libFuzzer target for FUZZ_SECONDS (default 300); crash inputs in Fuzz/artifacts/"
 	@echo "  clean    remove build products and ./var/bench (keeps ./var state and package checkouts)"
 
@@ -44,8 +44,13 @@ test: deps build
 run: release
 	BIN=$(BUILD_DIR)/release bash scripts/run-local.sh
 
+# Every benchmark prints JSON lines with its ratio to the physical limit measured in the same run
+# (the broker alone); results land in var/bench*/. BENCHMARKS.md records a run.
 bench: release
 	BIN=$(BUILD_DIR)/release bash scripts/bench.sh
+	BIN=$(BUILD_DIR)/release bash bench/ingest/run.sh
+	BIN=$(BUILD_DIR)/release bash bench/directory/run.sh 100000 1000
+	BIN=$(BUILD_DIR)/release bash bench/pairing/run.sh 1000 1
 
 fuzz: build
 	bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),300)
