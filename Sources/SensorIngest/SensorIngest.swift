@@ -102,7 +102,7 @@ public final class SensorIngest {
     // MARK: - Messages
 
     /// Takes one message from a sensor gateway. Never throws; see the type's documentation.
-    public func handle(topic: String, payload: [UInt8], format: EnvelopeFormat) {
+    public func handle(topic: String, payload: [UInt8], format: EnvelopeFormat, options: EnvelopeOptions = EnvelopeOptions()) {
         counters.received += 1
         let now = clock.unixTime
         guard payload.count <= Self.maxPayloadBytes else {
@@ -116,7 +116,7 @@ public final class SensorIngest {
         }
         let messages: [IngestMessage]
         do {
-            messages = try Envelope.parse(format, topic: topic, payload: payload)
+            messages = try Envelope.parse(format, topic: topic, payload: payload, options: options)
         } catch {
             reject(
                 topic: topic, device: "", cause: error.code.name, reason: error.description, payload: payload, at: now)
@@ -184,7 +184,11 @@ public final class SensorIngest {
     /// A report a gateway decoded itself (Pressac JSON, Irisys counts): deduplicated by its key,
     /// then stored under the claim's resource.
     private func handle(_ report: DeviceMessage, topic: String, payload: [UInt8], at now: Double) {
-        if isDuplicate(UplinkKey(device: report.device, dedupeKey: report.dedupeKey), now: now) { return }
+        // An empty key means the report carries nothing (no time) to tell a repeat from a new one:
+        // never treat it as a duplicate.
+        if !report.dedupeKey.isEmpty, isDuplicate(UplinkKey(device: report.device, dedupeKey: report.dedupeKey), now: now) {
+            return
+        }
         guard let claimed = claimedSensors[report.device] ?? claimByPermit(report, at: now) else {
             counters.unknownDevice += 1
             discovered(device: report.device, vendor: report.vendor, hint: report.model, topic: topic, payload: payload, at: now)
@@ -386,6 +390,14 @@ public final class SensorIngest {
         logOnce(
             key: device + "|unknown", level: .info, "message from an unclaimed device",
             metadata: ["device": "\(device)", "name": "\(hint ?? "")", "topic": "\(topic)"])
+    }
+
+    /// A message that reached ingest on a topic nothing is registered for (an unknown gateway):
+    /// kept as a dead letter with `reason`, counted, logged once per cause.
+    public func rejectUnroutable(topic: String, payload: [UInt8], cause: String, reason: String) {
+        counters.received += 1
+        reject(topic: topic, device: "", cause: cause, reason: reason,
+               payload: Array(payload.prefix(Self.oversizedKeptBytes)), at: clock.unixTime)
     }
 
     func reject(

@@ -1,3 +1,5 @@
+import SensorIngest
+
 /// `[[sensors]]`, `[ingest]` (subscriptions, retention, display downlinks, MQTT export) and
 /// `[export]` (HTTPS analytics endpoint).
 struct IngestSettings {
@@ -29,8 +31,13 @@ extension Configuration {
             try i.allowOnly(["subscriptions", "raw_retention_days", "rollup_retention_days", "downlink_topic",
                              "publish_telemetry"])
             for s in try i.tables("subscriptions") {
-                try s.allowOnly(["topic", "format"])
-                subscriptions.append(Subscription(topic: try s.requiredString("topic"), format: try s.requiredString("format")))
+                try s.allowOnly(["topic", "format", "time_zone"])
+                let zone = try s.string("time_zone")
+                if let zone, LocalTimeZone(zone) == nil {
+                    throw s.error("time_zone", "unknown time zone \"\(zone)\"; use a name like \"Europe/London\" or an offset like \"+01:00\"")
+                }
+                subscriptions.append(Subscription(topic: try s.requiredString("topic"), format: try s.requiredString("format"),
+                                                  timeZone: zone))
             }
             ingest.rawRetentionDays = try i.double("raw_retention_days", default: ingest.rawRetentionDays, range: 1...3650)
             ingest.rollupRetentionDays = try i.double("rollup_retention_days", default: ingest.rollupRetentionDays,

@@ -50,6 +50,8 @@ struct Configuration {
     struct Subscription {
         var topic: String
         var format: String
+        /// The gateway's zone for naive local timestamps (Pressac), e.g. "Europe/London" or "+01:00".
+        var timeZone: String? = nil
     }
 
     static let embeddedName = "(embedded defaults)"

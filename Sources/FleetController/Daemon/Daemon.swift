@@ -64,7 +64,7 @@ final class Daemon {
             let devices = try DeviceFeature(context)
             self.devices = devices
             directory = try DirectoryFeature(context, devices: { [unowned devices] in devices.context($0) })
-            ingest = try IngestFeature(context)
+            ingest = try IngestFeature(context, gatewayFormat: { [unowned devices] in devices.gatewayFormat(topic: $0) })
         } catch let e as ConfigError {
             throw e
         } catch {

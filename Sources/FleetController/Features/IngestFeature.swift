@@ -25,8 +25,16 @@ final class IngestFeature: Feature {
     private var displays: [String: [Sensor]] = [:]
     private var displaysVersion = -1
 
-    init(_ context: FeatureContext) throws {
+    /// The envelope format of a registered gateway, from the topic it published on
+    /// (`<prefix>/ingest/<gateway>/…`); nil for a gateway nobody registered.
+    private let gatewayFormat: (String) -> String?
+    /// Telemetry waiting for room in the broker client's bulk window.
+    private var exportQueue: [MQTTMessage] = []
+    private static let exportQueueLimit = 50_000
+
+    init(_ context: FeatureContext, gatewayFormat: @escaping (String) -> String? = { _ in nil }) throws {
         self.context = context
+        self.gatewayFormat = gatewayFormat
         config = context.config
         store = try TelemetryStore(path: "\(context.config.stateDir)/telemetry.sqlite")
         ingest = SensorIngest(store: store, clock: context.reactor.clock, logger: logger)
@@ -56,7 +64,9 @@ final class IngestFeature: Feature {
             self.exporter?.kick()
         }
         ingest.onOccupancyChanged = { [unowned self] resource, state in self.pushDisplays(resource, state) }
+        context.mqtt.onBulkWindowOpen = { [unowned self] in self.pumpExport() }
         subscribe(context.config)
+        subscribeGateways()
         retention.start()
         do { try exporter?.start() } catch {
             logger.error("analytics export not started: cannot read its cursor", metadata: ["error": "\(error)"])
@@ -105,21 +115,44 @@ final class IngestFeature: Feature {
         for sub in c.subscriptions where !subscribed.contains(sub.topic) {
             guard let format = EnvelopeFormat(rawValue: sub.format) else { continue }
             subscribed.insert(sub.topic)
+            let options = EnvelopeOptions(localTimeZone: sub.timeZone.flatMap { LocalTimeZone($0) })
             context.mqtt.subscribe(sub.topic, qos: 1) { [unowned self] m in
-                self.ingest.handle(topic: m.topic, payload: m.payload, format: format)
+                self.ingest.handle(topic: m.topic, payload: m.payload, format: format, options: options)
             }
+        }
+    }
+
+    /// Registered gateways publish under `<prefix>/ingest/<gateway>/…` with their own accounts;
+    /// each message is read with the format the gateway was registered with.
+    private func subscribeGateways() {
+        context.mqtt.subscribe("\(config.broker.topicPrefix)/ingest/+/#", qos: 1) { [unowned self] m in
+            guard let name = self.gatewayFormat(m.topic), let format = EnvelopeFormat(rawValue: name) else {
+                self.ingest.rejectUnroutable(topic: m.topic, payload: m.payload, cause: "unknown-gateway",
+                    reason: "no gateway is registered for \(m.topic); add it with `fleet-controller gateways add NAME --format F`")
+                return
+            }
+            self.ingest.handle(topic: m.topic, payload: m.payload, format: format)
         }
     }
 
     // MARK: - Out
 
+    /// Every reading to `<prefix>/telemetry/<site>/<resource>/<kind>` at QoS 1, through the broker
+    /// client's bulk window: a backlog waits here (bounded) instead of lengthening libmosquitto's
+    /// queue, which would make each socket read run thousands of handlers.
     private func publish(_ readings: [Reading]) {
         let base = "\(config.broker.topicPrefix)/telemetry/\(config.site)/"
         for r in readings {
-            let ok = context.mqtt.publish(MQTTMessage(topic: base + r.resource + "/" + r.kind.rawValue,
-                                                      payload: r.json.bytes, qos: 1))
-            if !ok { publishDropped += 1 }
+            guard exportQueue.count < Self.exportQueueLimit else { publishDropped += 1; continue }
+            exportQueue.append(MQTTMessage(topic: base + r.resource + "/" + r.kind.rawValue, payload: r.json.bytes, qos: 1))
         }
+        pumpExport()
+    }
+
+    private func pumpExport() {
+        var sent = 0
+        while sent < exportQueue.count, context.mqtt.publishBulk(exportQueue[sent]) { sent += 1 }
+        exportQueue.removeFirst(sent)
     }
 
     /// Sends each DS3604 claimed to `resource` its room name and occupancy, when the frame changed.
