@@ -37,7 +37,7 @@ extension SensorIngest {
             "discovered": .array(devices.map { d in
                 var object: JSONObject = [
                     "dev_eui": .string(d.devEUI), "first_seen": .number(d.firstSeen), "last_seen": .number(d.lastSeen),
-                    "count": .number(Double(d.count)), "last_payload_hex": .string(Self.hex(d.lastPayload)),
+                    "count": .number(Double(d.count)), "last_payload_hex": .string(Hex.encode(d.lastPayload, uppercase: true)),
                     "last_topic": .string(d.lastTopic),
                 ]
                 if let name = d.deviceName { object["device_name"] = .string(name) }
@@ -85,16 +85,5 @@ extension SensorIngest {
             "remaining_s": .number((window.until - clock.unixTime).rounded()),
             "claimed": .array(window.claimed.map(JSON.string)),
         ]
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
