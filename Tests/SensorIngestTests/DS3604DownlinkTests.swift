@@ -27,7 +27,7 @@ import Testing
                 key == "qrcode" ? (.qrcode, text) : (.text(Int(key.dropFirst("text_".count)) ?? 0), text)
             }
             let bytes = try DS3604Downlink.content(template: vector.template, blocks)
-            #expect(SensorIngest.hex(bytes).lowercased() == vector.hex)
+            #expect(Hex.encode(bytes, uppercase: true).lowercased() == vector.hex)
         }
     }
 
@@ -60,7 +60,7 @@ import Testing
         let nameLength = Int(frame[3])
         #expect(String(validating: frame[4..<4 + nameLength], as: UTF8.self) != nil)
         let short = DS3604Downlink.room(name: "3.14", status: "Free")
-        #expect(SensorIngest.hex(short) == "FB010004332E3134FB01010446726565")
+        #expect(Hex.encode(short, uppercase: true) == "FB010004332E3134FB01010446726565")
     }
 
     @Test func gatewayMessageAndTopic() {
