@@ -12,33 +12,7 @@ public final class ChildProcess {
 
     public init(_ path: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
         self.logPath = logPath
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var env = environment ?? processEnvironment()
-        env["LC_ALL"] = env["LC_ALL"] ?? "C"
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
-        guard rc == 0 else { throw HarnessError("spawn \(path): \(String(cString: strerror(rc)))") }
-        self.pid = pid
+        pid = try spawnProcess(path, arguments, logPath: logPath, environment: environment)
     }
 
     deinit { if exited == nil { kill(pid, SIGKILL); _ = wait() } }
@@ -49,9 +23,7 @@ public final class ChildProcess {
     @discardableResult
     public func wait() -> Int32 {
         if let exited { return exited }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && cfs_errno() == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let code = waitForExit(pid) ?? -1
         exited = code
         return code
     }
@@ -59,9 +31,8 @@ public final class ChildProcess {
     /// Whether the child has exited, without blocking.
     public var isRunning: Bool {
         if exited != nil { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
-            exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        if let code = waitForExit(pid, options: WNOHANG) {
+            exited = code
             return false
         }
         return true

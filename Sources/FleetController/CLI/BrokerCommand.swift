@@ -182,34 +182,13 @@ private func writeText(_ path: String, _ text: String, mode: mode_t = 0o640) {
 
 private func writeSecret(_ path: String, _ secret: String) { writeText(path, secret + "\n", mode: 0o600) }
 
-/// Starts `path` with output appended to `log` and an empty signal mask.
+/// Starts `path` with output appended to `log`; a failure ends the command with the reason.
 private func spawn(_ path: String, _ args: [String], log: String) -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attr, &empty)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
-    let argv = ([path] + args).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, path, &actions, &attr, argv, cfs_environ())
-    guard rc == 0 else { fail("cannot run \(path): \(String(cString: strerror(rc)))") }
-    return pid
+    do { return try spawnProcess(path, args, logPath: log, logMode: 0o600) } catch { fail("cannot run \(path): \(error)") }
 }
 
 private func spawnAndWait(_ path: String, _ args: [String], log: String) -> Int32 {
-    let pid = spawn(path, args, log: log)
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && cfs_errno() == EINTR {}
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    waitForExit(spawn(path, args, log: log)) ?? 1
 }
 
 /// Polls `condition` every 10 ms: for another process to open its socket.
