@@ -20,11 +20,12 @@ final class PairingRig {
     let probe: Probe
     private var panels: [MQTTClient] = []
 
-    init(policy: PairingPolicy = PairingPolicy(), broker existing: BrokerHarness? = nil, dir existingDir: String? = nil) throws {
+    init(policy: PairingPolicy = PairingPolicy(), broker existing: BrokerHarness? = nil, dir existingDir: String? = nil,
+         clock: any Clock = SystemClock()) throws {
         broker = try existing ?? BrokerHarness(dynsecWith: DaemonHarness.binary)
         accounts = broker.accounts!
         dir = existingDir ?? makeTempDir("fc-pairing")
-        reactor = try Reactor()
+        reactor = try Reactor(clock: clock)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var cc = MQTTConfig(clientID: "controller-\(broker.port)")
