@@ -47,30 +47,16 @@ extension DirectoryCache {
             counts["mode"] = "delta"
             counts["changes_read"] = JSON(changes.changes.count)
             run.counts = .object(counts)
-            switch made.verdict {
-            case .ready:
-                try refuseWhileStaging()
+            // A held delta does not store its deltaLink: the next delta round reads the same changes again.
+            try settle(&run, made) { () throws(DirectoryError) in
                 try store.apply(made, at: clock.unixTime, meta: [(DirectoryStore.deltaKey(source.name), changes.deltaLink)])
-                run.status = .succeeded
-            case .held(let reason):
-                // The deltaLink is not stored: the next delta round reads the same changes again.
-                run.status = .held
-                run.reason = reason
-            case .failed(let reason):
-                run.status = .failed
-                run.reason = reason
             }
         } catch {
             failure = error
             run.status = .failed
             run.reason = error.description
         }
-        run.finishedAt = clock.unixTime
-        do throws(DirectoryError) {
-            run.id = try store.recordRun(run)
-        } catch {
-            logger.error("directory sync run could not be recorded", metadata: ["source": "\(run.source)", "error": "\(error)"])
-        }
+        record(&run)
         if run.status != .succeeded || plan?.changes.isEmpty == false { log(run, detail: nil) }
         return SyncRunResult(run: run, plan: plan, error: failure)
     }

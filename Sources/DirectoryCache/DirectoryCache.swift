@@ -112,37 +112,51 @@ public final class DirectoryCache {
             if let planned { made = planned } else { made = try self.plan(snapshot, force: force) }
             plan = made
             run.counts = made.counts
-            switch made.verdict {
-            case .ready:
-                try refuseWhileStaging()
+            try settle(&run, made) { () throws(DirectoryError) in
                 try store.apply(made, at: clock.unixTime, meta: snapshot.deltaMeta)
-                run.status = .succeeded
-            case .held(let reason):
-                run.status = .held
-                run.reason = reason
-                heldSnapshot = snapshot
-            case .failed(let reason):
-                run.status = .failed
-                run.reason = reason
             }
+            if run.status == .held { heldSnapshot = snapshot }
         } catch {
             failure = error
             run.status = .failed
             run.reason = error.description
         }
-        run.finishedAt = clock.unixTime
-        do throws(DirectoryError) {
-            run.id = try store.recordRun(run)
+        if record(&run) {
             // Only the newest held answer of a source can be confirmed; a newer run replaces it.
             held = held.filter { $0.value.source != source }
             if let heldSnapshot, let id = run.id { held[id] = heldSnapshot }
-        } catch {
-            logger.error("directory sync run could not be recorded", metadata: [
-                "source": "\(source)", "error": "\(error)",
-            ])
         }
         log(run, detail: detail)
         return SyncRunResult(run: run, plan: plan, error: failure)
+    }
+
+    /// Applies a ready plan through `apply`, or notes on `run` why it was held or failed.
+    func settle(_ run: inout SyncRun, _ plan: SyncPlan, apply: () throws(DirectoryError) -> Void) throws(DirectoryError) {
+        switch plan.verdict {
+        case .ready:
+            try refuseWhileStaging()
+            try apply()
+            run.status = .succeeded
+        case .held(let reason):
+            run.status = .held
+            run.reason = reason
+        case .failed(let reason):
+            run.status = .failed
+            run.reason = reason
+        }
+    }
+
+    /// Stamps the run's end and stores it; false (and logged) when it could not be stored.
+    @discardableResult
+    func record(_ run: inout SyncRun) -> Bool {
+        run.finishedAt = clock.unixTime
+        do throws(DirectoryError) {
+            run.id = try store.recordRun(run)
+            return true
+        } catch {
+            logger.error("directory sync run could not be recorded", metadata: ["source": "\(run.source)", "error": "\(error)"])
+            return false
+        }
     }
 
     func log(_ run: SyncRun, detail: String?) {
