@@ -61,19 +61,7 @@ struct JSONParser {
         }
         while true {
             elements.append(try parseValue())
-            skipWhitespace()
-            guard offset < input.count else { throw endOfInput() }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-            case ASCII.closeBracket:
-                offset += 1
-                depth -= 1
-                return .array(elements)
-            default:
-                throw JSONError(offset: offset, reason: "expected ',' or ']'")
-            }
+            guard try another(closedBy: ASCII.closeBracket, "expected ',' or ']'") else { return .array(elements) }
         }
     }
 
@@ -99,19 +87,26 @@ struct JSONParser {
             offset += 1
             skipWhitespace()
             members.set(key, try parseValue())
+            guard try another(closedBy: ASCII.closeBrace, "expected ',' or '}'") else { return .object(members) }
+        }
+    }
+
+    /// After a container's element: true at ',' (another element follows), false at the closing
+    /// byte (the container is done), an error naming `expected` otherwise.
+    private mutating func another(closedBy close: UInt8, _ expected: String) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard offset < input.count else { throw endOfInput() }
+        switch input[offset] {
+        case ASCII.comma:
+            offset += 1
             skipWhitespace()
-            guard offset < input.count else { throw endOfInput() }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-            case ASCII.closeBrace:
-                offset += 1
-                depth -= 1
-                return .object(members)
-            default:
-                throw JSONError(offset: offset, reason: "expected ',' or '}'")
-            }
+            return true
+        case close:
+            offset += 1
+            depth -= 1
+            return false
+        default:
+            throw JSONError(offset: offset, reason: expected)
         }
     }
 
