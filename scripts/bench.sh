@@ -25,12 +25,7 @@ mkdir -p "$OUT/state"
 : >"$RESULTS"
 
 . scripts/broker.sh
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-    broker_stop
-}
-trap cleanup EXIT
+trap stop_all EXIT
 # Sized like the test harness rather than the shipped 5000: a benchmark must not lose messages to
 # the queue limit, it must measure the consumer.
 broker_start "$PWD/$OUT/mosquitto" "$PORT" 100000

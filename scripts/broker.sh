@@ -78,3 +78,11 @@ broker_stop() {
         BROKER_PID=""
     fi
 }
+
+# For scripts that start helpers beside the broker: add their pids to PIDS; on exit each gets
+# SIGTERM (and is waited for), then the broker stops.
+PIDS=()
+stop_all() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+    broker_stop
+}

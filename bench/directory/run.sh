@@ -24,12 +24,7 @@ mkdir -p "$OUT/state"
 : >"$RESULTS"
 
 . scripts/broker.sh
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-    broker_stop
-}
-trap cleanup EXIT
+trap stop_all EXIT
 
 echo "== full sync and delta ($USERS users)"
 "$BIN/DirectoryBench" sync --users "$USERS" --changes 100 | tee -a "$RESULTS"

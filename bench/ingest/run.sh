@@ -22,12 +22,7 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT/state"
 . scripts/broker.sh
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-    broker_stop
-}
-trap cleanup EXIT
+trap stop_all EXIT
 # The queue holds a whole run (messages and bytes): the benchmark measures the consumer, not the
 # broker's drop policy. scripts/broker.sh caps queued bytes at 64 MiB, a quarter of a 1M run.
 eval "$(declare -f broker_write_config | sed '1s/broker_write_config/broker_write_config_shipped/')"
