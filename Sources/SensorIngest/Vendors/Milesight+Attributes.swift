@@ -14,6 +14,19 @@ extension Milesight {
         MilesightChannel(id: 0xFF, type: 0x0A, values: [.init(name: "firmware_version", encoding: .firmwareVersion)]),
         // The README gives no example for the TSL version; shown like the firmware version.
         MilesightChannel(id: 0xFF, type: 0xFF, values: [.init(name: "tsl_version", encoding: .firmwareVersion)]),
+    ] + sharedAttributes
+
+    /// The people counters' dialect (VS121 README, VS132 README). Power-on and reset frames are
+    /// decoded as in the other dialect; the HEAD VS121/VS133 decoders throw on `FF 0B FF`,
+    /// which would lose the uplink (sensors.md §1.1 item 3).
+    static let peopleCounterAttributes: [MilesightChannel] = [
+        MilesightChannel(id: 0xFF, type: 0x01, values: [.init(name: "protocol_version", encoding: .u8)]),
+        MilesightChannel(id: 0xFF, type: 0x09, values: [.init(name: "hardware_version", encoding: .dotted(2))]),
+        MilesightChannel(id: 0xFF, type: 0x1F, values: [.init(name: "firmware_version", encoding: .dotted(4))]),
+    ] + sharedAttributes
+
+    /// Frames both dialects send alike.
+    static let sharedAttributes: [MilesightChannel] = [
         MilesightChannel(id: 0xFF, type: 0x16, values: [.init(name: "sn", encoding: .hex(8))]),
         MilesightChannel(
             id: 0xFF, type: 0x0F,
@@ -24,25 +37,6 @@ extension Milesight {
             values: [.init(name: "reset_event", encoding: .u8, labels: [1: "reset", 0xFF: "reset"])]),
         // Devices send `FF 0B FF` at power-on. The VS34x/EM500 decoders show it as "on"; the HEAD
         // AM decoders map only 0/1 and show "unknown". "on" is what the frame means.
-        MilesightChannel(
-            id: 0xFF, type: 0x0B,
-            values: [.init(name: "device_status", encoding: .u8, labels: [0: "off", 1: "on", 0xFF: "on"])]),
-    ]
-
-    /// The people counters' dialect (VS121 README, VS132 README). Power-on and reset frames are
-    /// decoded as in the other dialect; the HEAD VS121/VS133 decoders throw on `FF 0B FF`,
-    /// which would lose the uplink (sensors.md §1.1 item 3).
-    static let peopleCounterAttributes: [MilesightChannel] = [
-        MilesightChannel(id: 0xFF, type: 0x01, values: [.init(name: "protocol_version", encoding: .u8)]),
-        MilesightChannel(id: 0xFF, type: 0x09, values: [.init(name: "hardware_version", encoding: .dotted(2))]),
-        MilesightChannel(id: 0xFF, type: 0x1F, values: [.init(name: "firmware_version", encoding: .dotted(4))]),
-        MilesightChannel(id: 0xFF, type: 0x16, values: [.init(name: "sn", encoding: .hex(8))]),
-        MilesightChannel(
-            id: 0xFF, type: 0x0F,
-            values: [.init(name: "lorawan_class", encoding: .u8, labels: lorawanClasses)]),
-        MilesightChannel(
-            id: 0xFF, type: 0xFE,
-            values: [.init(name: "reset_event", encoding: .u8, labels: [1: "reset", 0xFF: "reset"])]),
         MilesightChannel(
             id: 0xFF, type: 0x0B,
             values: [.init(name: "device_status", encoding: .u8, labels: [0: "off", 1: "on", 0xFF: "on"])]),
