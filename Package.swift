@@ -89,7 +89,7 @@ let package = Package(
         // Test-only helpers: a private mosquitto per test, temp dirs, polling the loop until a condition holds.
         .target(
             name: "FleetTestSupport",
-            dependencies: ["FleetLoop", "CFleetShims"],
+            dependencies: ["FleetLoop", "CFleetShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // A local Microsoft Graph for directory tests and benchmarks (HTTPServer on the loop).

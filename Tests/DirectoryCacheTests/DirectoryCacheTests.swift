@@ -5,25 +5,6 @@ import FleetLoop
 import Logging
 import Testing
 
-/// Collects log lines so tests can check a sync logs exactly once.
-final class LogRecorder: @unchecked Sendable {
-    var lines: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] = []
-}
-
-struct RecordingLogHandler: LogHandler {
-    let recorder: LogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        recorder.lines.append((event.level, event.message.description, event.metadata ?? [:]))
-    }
-}
 
 private let goodCSV = """
     email,display_name,role,badge,active
@@ -38,15 +19,14 @@ private let goodCSV = """
 private final class Fixture {
     let dir: TemporaryDirectory
     let clock = ManualClock(unixTime: 1_800_000_000)
-    let log = LogRecorder()
+    let log = CapturedLogs()
     let cache: DirectoryCache
     var csvPath: String { dir.path + "/people.csv" }
 
     init() throws {
         dir = TemporaryDirectory()
         let store = try DirectoryStore(path: dir.path + "/directory.sqlite")
-        let recorder = log
-        let logger = Logger(label: "test.directory") { _ in RecordingLogHandler(recorder: recorder) }
+        let logger = log.logger
         cache = DirectoryCache(store: store, clock: clock, logger: logger, policy: AuthorizationPolicy())
     }
 

@@ -13,7 +13,7 @@ final class GraphFixture {
     let http: HTTPClient
     let graph: GraphStandIn
     let dir = TemporaryDirectory("fc-graph")
-    let log = LogRecorder()
+    let log = CapturedLogs()
     let source: GraphSource
     let cache: DirectoryCache
 
@@ -23,8 +23,7 @@ final class GraphFixture {
         http = HTTPClient(reactor: reactor)
         graph = try GraphStandIn(reactor: reactor)
         try dir.write("secret", "s3cret~value\n")
-        let recorder = log
-        let logger = Logger(label: "test.graph") { _ in RecordingLogHandler(recorder: recorder) }
+        let logger = log.logger
         source = GraphSource(settings: GraphSettings(
             name: "m365", tenantID: graph.tenant, clientID: graph.clientID, clientSecretFile: dir.file("secret"),
             loginURL: graph.baseURL, graphURL: graph.baseURL + "/", badgeAttribute: badge, pageSize: pageSize,
