@@ -41,7 +41,7 @@ extension DirectoryCache {
         var plan: SyncPlan?
         var failure: DirectoryError?
         do throws(DirectoryError) {
-            let made = try deltaPlan(changes, source: source, force: force)
+            let made = try deltaPlan(changes, source: source.label, force: force)
             plan = made
             var counts = made.counts.object ?? JSONObject()
             counts["mode"] = "delta"
@@ -56,13 +56,15 @@ extension DirectoryCache {
             run.status = .failed
             run.reason = error.description
         }
-        record(&run)
+        if record(&run) {
+            heldRuns.record(run, holding: run.status == .held ? .delta(changes, source.label) : nil, delta: true)
+        }
         if run.status != .succeeded || plan?.changes.isEmpty == false { log(run, detail: nil) }
         return SyncRunResult(run: run, plan: plan, error: failure)
     }
 
     /// The plan of a delta round: each change laid over the cached row, in change order.
-    func deltaPlan(_ delta: DirectoryChanges, source: GraphSource, force: Bool) throws(DirectoryError) -> SyncPlan {
+    func deltaPlan(_ delta: DirectoryChanges, source: SourceLabel, force: Bool) throws(DirectoryError) -> SyncPlan {
         let now = clock.unixTime
         var before: [String: User] = [:]
         var after: [String: User] = [:]
@@ -102,13 +104,13 @@ extension DirectoryCache {
         if !force, activeBefore > 0, Double(deactivated) > rules.maxDeactivationShare * Double(activeBefore) + 1e-9 {
             let limit = Int((rules.maxDeactivationShare * 100).rounded())
             plan.verdict = .held(reason:
-                "\(source.origin) changes would deactivate \(deactivated) of \(activeBefore) active users, above the \(limit) % limit; check the source, then confirm with `sync run --source \(source.name) --force`")
+                "\(source.origin) changes would deactivate \(deactivated) of \(activeBefore) active users, above the \(limit) % limit; check the source, then confirm with `sync apply --force` (or `sync run --source \(source.name) --delta --force`)")
         }
         return plan
     }
 
     /// An email or badge that would belong to two people after the changes.
-    private func deltaConflict(_ changes: [SyncPlan.Change], source: GraphSource) throws(DirectoryError) -> String? {
+    private func deltaConflict(_ changes: [SyncPlan.Change], source: SourceLabel) throws(DirectoryError) -> String? {
         let moving = Set(changes.map(\.after.id))
         var emails: Set<String> = []
         var badges: Set<String> = []

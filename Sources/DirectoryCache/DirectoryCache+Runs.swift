@@ -6,7 +6,8 @@ extension DirectoryCache {
     /// Applies the held run `id` (`POST /api/v1/sync/runs/{id}/apply`, `sync apply ID --force`):
     /// the answer that was held is planned again against the cache as it is now, with the
     /// deactivation limit lifted, and the run record becomes `succeeded`. The other rules still
-    /// apply (complete read, an active Admin).
+    /// apply (complete read, an active Admin). Held full and delta runs alike, also after a
+    /// restart: the answer is kept in `directory.sqlite` until confirmed or replaced.
     public func applyHeld(runID id: Int64) throws(DirectoryError) -> SyncRunResult {
         guard var run = try store.run(id: id) else {
             throw DirectoryError(.notFound, reason: "no sync run \(id); `sync runs` lists them")
@@ -14,30 +15,51 @@ extension DirectoryCache {
         guard run.status == .held else {
             throw DirectoryError(.conflict, reason: "run \(id) is \(run.status.rawValue); only a held run can be applied")
         }
-        guard let snapshot = held[id] else {
+        let answer: HeldAnswer
+        switch heldRuns.lookup(id, source: run.source) {
+        case .ready(let found): answer = found
+        case .loading(let done, let total):
             throw DirectoryError(.conflict, reason:
-                "the answer held by run \(id) is no longer kept (a newer run of \(run.source) replaced it, or the daemon restarted); run `sync run --source \(run.source)` and confirm the new held run")
+                "the answer held by run \(id) is being read back from directory.sqlite after the restart (\(done) of \(total) rows); try again in a few seconds")
+        case .gone(let why):
+            throw DirectoryError(.conflict, reason:
+                "the answer held by run \(id) is no longer kept: \(why); run `sync run --source \(run.source)` and confirm the new held run")
         }
         try refuseWhileStaging()
-        let plan = try self.plan(snapshot, force: true)
+        let plan: SyncPlan
+        let meta: [(String, String)]
+        switch answer {
+        case .full(let snapshot):
+            plan = try self.plan(snapshot, force: true)
+            meta = snapshot.deltaMeta
+        case .delta(let changes, let label):
+            plan = try deltaPlan(changes, source: label, force: true)
+            meta = [(DirectoryStore.deltaKey(label.name), changes.deltaLink)]
+        }
         if case .failed(let reason) = plan.verdict {
             throw DirectoryError(.conflict, reason: "run \(id) cannot be applied any more: \(reason)")
         }
-        try store.apply(plan, at: clock.unixTime, meta: snapshot.deltaMeta)
-        held[id] = nil
+        try store.apply(plan, at: clock.unixTime, meta: meta)
         run.status = .succeeded
         run.reason = "confirmed by an admin after being held: " + (run.reason ?? "")
-        run.counts = plan.counts
+        var counts = plan.counts.object ?? JSONObject()
+        if answer.isDelta {
+            counts["mode"] = "delta"
+            counts["changes_read"] = JSON(answer.count)
+        }
+        run.counts = .object(counts)
         run.finishedAt = clock.unixTime
         try store.recordRun(run)
+        heldRuns.applied(id)
+        heldRuns.record(run, holding: nil, delta: answer.isDelta)
         logger.notice("held directory sync applied", metadata: [
             "source": "\(run.source)", "run": "\(id)", "counts": "\(plan.counts)",
         ])
         return SyncRunResult(run: run, plan: plan, error: nil)
     }
 
-    /// The held runs whose answer can still be confirmed.
-    public var confirmableRuns: [Int64] { held.keys.sorted() }
+    /// The held runs whose answer can be confirmed now.
+    public var confirmableRuns: [Int64] { heldRuns.answers.keys.sorted() }
 
     /// Scheduled and manual syncs are skipped while paused; persisted, so a restart keeps it.
     public var syncPaused: Bool {

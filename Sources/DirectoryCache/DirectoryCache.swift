@@ -17,16 +17,18 @@ import Logging
 /// ```
 public final class DirectoryCache {
     public let store: DirectoryStore
-    /// Snapshots of held runs by run id, until confirmed or replaced. In memory on purpose: a
-    /// confirmation applies exactly the answer the admin looked at, and after a restart the
-    /// admin re-runs the sync and confirms what the source says now.
-    var held: [Int64: DirectorySnapshot] = [:]
+    /// The answers of held runs, until confirmed or replaced; kept in `directory.sqlite` too, so
+    /// `sync apply ID` still works after a restart.
+    let heldRuns: HeldRuns
     public var policy: AuthorizationPolicy
     public var rules: SyncRules
     /// Called after a check-in was stored (the outbox sends it).
     public var checkinStored: (() -> Void)?
-    /// The loop large applies are sliced on; without it they run in one go (tools, tests).
-    public var loop: Reactor?
+    /// The loop large applies (and large held answers) are sliced on; without it they run in one
+    /// go (tools, tests).
+    public var loop: Reactor? {
+        didSet { heldRuns.loop = loop }
+    }
     /// Plans with at least this many changes are staged in slices instead of one transaction.
     public var stagingThreshold = 5_000
     /// Idle time between two slices of a large apply, so requests queued meanwhile are served.
@@ -49,7 +51,12 @@ public final class DirectoryCache {
         self.logger = logger
         self.policy = policy
         self.rules = rules
+        heldRuns = HeldRuns(store: store, logger: logger)
     }
+
+    /// Reads back the answers of runs held before a restart (large ones in slices on the loop),
+    /// so they can be confirmed by id; call once after setting `loop`.
+    public func restoreHeldRuns() { heldRuns.restore() }
 
     // MARK: - Sync
 
@@ -71,7 +78,13 @@ public final class DirectoryCache {
         source: any DirectorySource, force: Bool = false, completion: @escaping (SyncRunResult) -> Void = { _ in }
     ) -> SyncRun {
         let run = beginRun(source: source.name)
-        source.read { [self] read in finishSyncStaged(run, read: read, force: force, completion: completion) }
+        source.read { [self] read in
+            finishSyncStaged(run, read: read, force: force) { [self] result in
+                // A large apply is switched in outside finishSync: it, too, ends stale held answers.
+                heldRuns.record(result.run, holding: nil, delta: false)
+                completion(result)
+            }
+        }
         return run
     }
 
@@ -102,7 +115,6 @@ public final class DirectoryCache {
         planned: SyncPlan? = nil
     ) -> SyncRunResult {
         var run = started
-        let source = run.source
         var plan: SyncPlan?
         var failure: DirectoryError?
         var heldSnapshot: DirectorySnapshot?
@@ -122,9 +134,7 @@ public final class DirectoryCache {
             run.reason = error.description
         }
         if record(&run) {
-            // Only the newest held answer of a source can be confirmed; a newer run replaces it.
-            held = held.filter { $0.value.source != source }
-            if let heldSnapshot, let id = run.id { held[id] = heldSnapshot }
+            heldRuns.record(run, holding: heldSnapshot.map(HeldAnswer.full), delta: false)
         }
         log(run, detail: detail)
         return SyncRunResult(run: run, plan: plan, error: failure)

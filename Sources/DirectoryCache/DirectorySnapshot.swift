@@ -40,6 +40,9 @@ public struct DirectorySnapshot: Sendable, Equatable {
     public var adminRemedy: String
     /// Where the next delta round of this source starts; stored in the apply's transaction.
     public var deltaLink: String?
+    /// Role → group id the source resolved (Graph); pinned in the apply's transaction, so rename
+    /// detection survives restarts and only an applied answer moves the pins.
+    public var groupPins: [Role: String] = [:]
 
     public init(
         source: String, origin: String, people: [Person], isComplete: Bool = true,
@@ -54,9 +57,12 @@ public struct DirectorySnapshot: Sendable, Equatable {
 }
 
 extension DirectorySnapshot {
-    /// The meta rows an apply of this snapshot writes: the source's next delta start.
+    /// The meta rows an apply of this snapshot writes: the source's next delta start and its
+    /// pinned role groups.
     var deltaMeta: [(String, String)] {
-        deltaLink.map { [(DirectoryStore.deltaKey(source), $0)] } ?? []
+        var rows = deltaLink.map { [(DirectoryStore.deltaKey(source), $0)] } ?? []
+        for (role, id) in groupPins.sorted(by: { $0.key < $1.key }) { rows.append((DirectoryStore.pinKey(source, role), id)) }
+        return rows
     }
 }
 

@@ -17,9 +17,19 @@ public final class GraphSource: DirectorySource {
     public let settings: GraphSettings
     let client: GraphClient
     let logger: Logger
-    /// Role → group id as last resolved. A change means the group was renamed or re-created; it
-    /// is logged so an operator can check that the right group now grants the role.
-    public private(set) var pinnedGroups: [Role: String] = [:]
+    /// Where applied runs pinned the role groups (the cache's store). With it, pins survive
+    /// restarts and move only when a run applies; without it (tools, tests) they live in memory
+    /// and move with every resolve.
+    public var pinStore: DirectoryStore?
+    private var memoryPins: [Role: String] = [:]
+
+    /// Role → group id as last pinned. A change means the group was renamed or re-created; it is
+    /// logged so an operator can check that the right group now grants the role, and a missing
+    /// name whose pinned group still exists is explained as a rename.
+    public var pinnedGroups: [Role: String] {
+        guard let pinStore else { return memoryPins }
+        return (try? pinStore.groupPins(source: name)) ?? [:]
+    }
     /// What the last complete read skipped, for status and tests.
     public private(set) var lastRead = ReadStats()
 
@@ -67,16 +77,20 @@ public final class GraphSource: DirectorySource {
         return fields.joined(separator: ",")
     }
 
-    fileprivate func pin(_ resolved: [Role: String]) {
+    /// The source as reasons name it.
+    public var label: SourceLabel { SourceLabel(name: name, origin: origin, adminRemedy: adminRemedy) }
+
+    fileprivate func noticeResolved(_ resolved: [Role: String]) {
+        let pinned = pinnedGroups
         for (role, id) in resolved.sorted(by: { $0.key > $1.key }) {
-            if let old = pinnedGroups[role], old != id {
+            if let old = pinned[role], old != id {
                 logger.warning("role group changed identity", metadata: [
                     "source": "\(name)", "role": "\(role.rawValue)", "group": "\(settings.roleGroups[role] ?? "")",
                     "old_id": "\(old)", "new_id": "\(id)",
                 ])
             }
         }
-        pinnedGroups = resolved
+        if pinStore == nil { memoryPins = resolved }
     }
 
     var adminRemedy: String {
@@ -104,6 +118,8 @@ private final class GraphRead {
     var order: [String] = []
     var stats = GraphSource.ReadStats()
     var deltaLink: String?
+    /// Role → group id of this read; the snapshot carries them to the apply that pins them.
+    var resolved: [Role: String] = [:]
 
     init(source: GraphSource, completion: @escaping (Result<DirectorySnapshot, DirectoryError>) -> Void) {
         self.source = source
@@ -162,7 +178,8 @@ private final class GraphRead {
         if let role = missing.first {
             return explainMissing(role)
         }
-        source.pin(resolved)
+        source.noticeResolved(resolved)
+        self.resolved = resolved
         queue = Role.allCases.reversed().compactMap { role in resolved[role].map { (role, $0) } }
         nextGroup()
     }
@@ -265,6 +282,7 @@ private final class GraphRead {
             isComplete: true, adminRemedy: source.adminRemedy)
         people = []
         snapshot.deltaLink = deltaLink
+        snapshot.groupPins = resolved
         completion(.success(snapshot))
     }
 }

@@ -42,6 +42,8 @@ final class DirectoryFeature: Feature {
                                clock: context.reactor.clock, logger: Logger(label: "directory"),
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
         cache.loop = context.reactor
+        // Runs held before a restart can still be confirmed by id once their answers are read back.
+        cache.restoreHeldRuns()
         rebuildSources()
         sweeper = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: config.inactiveRetention,
                                    auditRetention: config.auditRetention)
@@ -95,8 +97,11 @@ final class DirectoryFeature: Feature {
                 if let old = sources[s.name] as? GraphSource, old.settings == settings {
                     fresh[s.name] = old
                 } else {
-                    fresh[s.name] = GraphSource(settings: settings, http: http, reactor: context.reactor,
-                                                logger: Logger(label: "directory.graph"))
+                    let graph = GraphSource(settings: settings, http: http, reactor: context.reactor,
+                                            logger: Logger(label: "directory.graph"))
+                    // Pins of applied runs: rename detection survives restarts.
+                    graph.pinStore = cache.store
+                    fresh[s.name] = graph
                 }
             default:
                 if let path = s.path { fresh[s.name] = CSVSource(name: s.name, path: path) }

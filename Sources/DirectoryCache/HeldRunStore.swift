@@ -1,0 +1,454 @@
+import FleetJSON
+import FleetLoop
+import FleetStore
+import Logging
+
+/// What a held run held back: a full answer (every person the source listed) or a delta round's
+/// changes. Confirming plans it again against the cache as it is then.
+enum HeldAnswer {
+    case full(DirectorySnapshot)
+    case delta(DirectoryChanges, SourceLabel)
+
+    var source: String {
+        switch self {
+        case .full(let snapshot): snapshot.source
+        case .delta(_, let label): label.name
+        }
+    }
+
+    var isDelta: Bool {
+        if case .delta = self { return true }
+        return false
+    }
+
+    var count: Int {
+        switch self {
+        case .full(let snapshot): snapshot.people.count
+        case .delta(let changes, _): changes.changes.count
+        }
+    }
+}
+
+/// A source as rules and reasons name it, without the source object (which a restart rebuilds).
+public struct SourceLabel: Sendable, Equatable {
+    public var name: String
+    /// "m365 (Microsoft Graph)", "people.csv".
+    public var origin: String
+    /// How an operator gives this source an Admin.
+    public var adminRemedy: String
+
+    public init(name: String, origin: String, adminRemedy: String) {
+        self.name = name
+        self.origin = origin
+        self.adminRemedy = adminRemedy
+    }
+}
+
+/// The answers of held runs, in memory for a quick confirmation and in `directory.sqlite` so a
+/// confirmation still works after a restart (`sync apply ID`).
+///
+/// Only the newest held answer of a source is kept: a newer held run replaces it, and a run that
+/// applies (a full one, or for held deltas also a delta one) ends it. A failed run (an outage)
+/// ends nothing, so an admin can still confirm what was held before the cloud went away.
+/// 100,000 people are written, read back and deleted `sliceRows` at a time, one slice per loop
+/// pass, so a held run never stalls the loop; small answers are done at once.
+final class HeldRuns {
+    let store: DirectoryStore
+    let logger: Logger
+    var loop: Reactor?
+    var sliceRows = 2_000
+    var sliceGap: Duration = .milliseconds(1)
+    /// Answers that can be confirmed now, by run id.
+    private(set) var answers: [Int64: HeldAnswer] = [:]
+    /// Answers being read back after a restart: rows read so far, rows in all.
+    private var loading: [Int64: (done: Int, total: Int)] = [:]
+    /// Why an answer this process knew is no longer kept.
+    private var ended: [Int64: String] = [:]
+    private var jobs: [Job] = []
+    private var ticking = false
+
+    private enum Job {
+        case write(Int64, from: Int)
+        case drop(Int64)
+        case load(Int64, Loaded)
+    }
+
+    /// A held answer being read back.
+    final class Loaded {
+        let header: DirectoryStore.HeldHeader
+        var people: [Person] = []
+        var changes: [GraphUser] = []
+        var next = 0
+
+        init(_ header: DirectoryStore.HeldHeader) { self.header = header }
+    }
+
+    enum Lookup {
+        case ready(HeldAnswer)
+        case loading(done: Int, total: Int)
+        case gone(String)
+    }
+
+    init(store: DirectoryStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// What confirming run `id` can use.
+    func lookup(_ id: Int64, source: String) -> Lookup {
+        if let answer = answers[id] { return .ready(answer) }
+        if let progress = loading[id] { return .loading(done: progress.done, total: progress.total) }
+        if let why = ended[id] { return .gone(why) }
+        if let newer = try? store.heldHeaders().first(where: { $0.source == source && $0.runID > id && $0.state != "dropping" }) {
+            return .gone("the newer held run \(newer.runID) of \(source) replaced it")
+        }
+        return .gone("a newer run of \(source) replaced it, or the daemon stopped before it was saved")
+    }
+
+    /// Notes how a run of `answer`'s source ended: a held run's answer is kept (replacing the
+    /// source's earlier one); a run that applied ends the held answers it makes stale.
+    func record(_ run: SyncRun, holding answer: HeldAnswer?, delta: Bool) {
+        guard let id = run.id else { return }
+        switch run.status {
+        case .held:
+            guard let answer else { return }
+            for (old, _) in held(source: run.source) where old != id {
+                drop(old, because: "the newer held run \(id) of \(run.source) replaced it; check and confirm that one")
+            }
+            hold(id, answer)
+        case .succeeded:
+            // A quiet delta round every few seconds must not end a held full answer.
+            for (old, kind) in held(source: run.source) where !delta || kind == "delta" {
+                drop(old, because: "run \(id) of \(run.source) applied a newer answer")
+            }
+        case .failed, .running:
+            break
+        }
+    }
+
+    /// Confirmed: its rows go.
+    func applied(_ id: Int64) { drop(id, because: "it was applied") }
+
+    /// After a start: read back every held answer whose run is still held; clear the rest.
+    func restore() {
+        let headers: [DirectoryStore.HeldHeader]
+        do throws(DirectoryError) { headers = try store.heldHeaders() } catch {
+            return logger.error("held sync answers could not be read", metadata: ["error": "\(error)"])
+        }
+        var newest: [String: Int64] = [:]
+        for header in headers where header.state == "held" { newest[header.source] = max(newest[header.source] ?? 0, header.runID) }
+        for header in headers {
+            let stillHeld = (try? store.run(id: header.runID))?.status == .held
+            if header.state == "held", stillHeld, newest[header.source] == header.runID {
+                loading[header.runID] = (0, header.rows)
+                enqueue(.load(header.runID, Loaded(header)))
+            } else {
+                if header.state == "writing" {
+                    ended[header.runID] = "the daemon stopped before its answer was saved"
+                }
+                enqueue(.drop(header.runID))
+            }
+        }
+    }
+
+    // MARK: - Keeping and dropping
+
+    private func held(source: String) -> [(Int64, String)] {
+        var out: [Int64: String] = [:]
+        for (id, answer) in answers where answer.source == source { out[id] = answer.isDelta ? "delta" : "full" }
+        for header in (try? store.heldHeaders()) ?? [] where header.source == source && header.state != "dropping" {
+            out[header.runID] = header.kind
+        }
+        return out.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    private func hold(_ id: Int64, _ answer: HeldAnswer) {
+        answers[id] = answer
+        do throws(DirectoryError) {
+            try store.beginHeld(id, answer)
+            enqueue(.write(id, from: 0))
+        } catch {
+            logger.error("held sync answer not saved; it can be confirmed until the daemon restarts",
+                         metadata: ["run": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func drop(_ id: Int64, because why: String) {
+        answers[id] = nil
+        loading[id] = nil
+        ended[id] = why
+        do throws(DirectoryError) { try store.markHeldDropping(id) } catch {
+            logger.error("held sync answer not marked for removal", metadata: ["run": "\(id)", "error": "\(error)"])
+        }
+        enqueue(.drop(id))
+    }
+
+    // MARK: - Slices
+
+    /// The first slice runs at once (a small answer is then done); the rest one per loop pass.
+    private func enqueue(_ job: Job) {
+        jobs.append(job)
+        if jobs.count == 1 && !ticking { runSlice() }
+        kick()
+    }
+
+    private func kick() {
+        guard !jobs.isEmpty, !ticking else { return }
+        guard let loop else {
+            while !jobs.isEmpty { runSlice() }
+            return
+        }
+        ticking = true
+        loop.nextTick(after: sliceGap) { [weak self] in
+            guard let self else { return }
+            ticking = false
+            runSlice()
+            kick()
+        }
+    }
+
+    private func runSlice() {
+        guard !jobs.isEmpty else { return }
+        do throws(DirectoryError) {
+            if try step(&jobs[0]) { jobs.removeFirst() }
+        } catch {
+            logger.error("held sync answer slice failed", metadata: ["error": "\(error)"])
+            if case .load(let id, _) = jobs[0] {
+                loading[id] = nil
+                ended[id] = "its saved answer could not be read (\(error.reason))"
+            }
+            jobs.removeFirst()
+        }
+    }
+
+    /// One slice of `job`; true when the job is done.
+    private func step(_ job: inout Job) throws(DirectoryError) -> Bool {
+        switch job {
+        case .write(let id, let from):
+            // Dropped meanwhile: its drop job removes what was written.
+            guard let answer = answers[id] else { return true }
+            let end = min(from + sliceRows, answer.count)
+            try store.writeHeld(id, answer, from..<end, complete: end == answer.count)
+            job = .write(id, from: end)
+            return end == answer.count
+        case .drop(let id):
+            return try store.dropHeldSlice(id, limit: sliceRows)
+        case .load(let id, let loaded):
+            guard loading[id] != nil else { return true }
+            let read = try store.readHeld(id, from: loaded.next, limit: sliceRows, into: loaded)
+            loaded.next += read
+            loading[id] = (loaded.next, loaded.header.rows)
+            guard read < sliceRows || loaded.next >= loaded.header.rows else { return false }
+            loading[id] = nil
+            answers[id] = loaded.answer
+            logger.info("held sync answer read back; it can be confirmed", metadata: [
+                "run": "\(id)", "source": "\(loaded.header.source)", "rows": "\(loaded.next)",
+            ])
+            return true
+        }
+    }
+}
+
+@available(*, unavailable) extension HeldRuns: Sendable {}
+
+extension HeldRuns.Loaded {
+    var answer: HeldAnswer {
+        let h = header
+        if h.kind == "delta" {
+            let changes = DirectoryChanges(changes: self.changes, deltaLink: h.deltaLink ?? "", pages: 0)
+            return .delta(changes, SourceLabel(name: h.source, origin: h.origin, adminRemedy: h.adminRemedy))
+        }
+        var snapshot = DirectorySnapshot(source: h.source, origin: h.origin, people: people, adminRemedy: h.adminRemedy)
+        snapshot.deltaLink = h.deltaLink
+        snapshot.groupPins = h.pins
+        return .full(snapshot)
+    }
+}
+
+// The held_runs and held_rows tables.
+extension DirectoryStore {
+    /// Held answers (`held_runs`, `held_rows`) and nothing else: pins live in `meta`.
+    static let heldRunsMigration = Migration("directory-v3-held-runs", """
+        -- A held run's answer, kept until it is confirmed or replaced, so `sync apply ID` works
+        -- after a restart. state: writing (rows still coming), held, dropping (rows going).
+        CREATE TABLE held_runs(
+            run_id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('full','delta')),
+            state TEXT NOT NULL CHECK (state IN ('writing','held','dropping')),
+            origin TEXT NOT NULL,
+            admin_remedy TEXT NOT NULL,
+            delta_link TEXT,
+            pins TEXT NOT NULL DEFAULT '{}',
+            rows INTEGER NOT NULL
+        );
+        -- Full answers use the person columns; delta answers keep each change as a Graph item.
+        CREATE TABLE held_rows(
+            run_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            external_id TEXT,
+            email TEXT,
+            display_name TEXT,
+            role TEXT,
+            badge TEXT,
+            active INTEGER,
+            item TEXT,
+            PRIMARY KEY (run_id, seq)
+        );
+        """)
+
+    struct HeldHeader {
+        var runID: Int64
+        var source: String
+        var kind: String
+        var state: String
+        var origin: String
+        var adminRemedy: String
+        var deltaLink: String?
+        var pins: [Role: String]
+        var rows: Int
+    }
+
+    func heldHeaders() throws(DirectoryError) -> [HeldHeader] {
+        let rows = try Self.wrap("heldHeaders") { () throws(StoreError) in
+            try db.query("SELECT run_id, source, kind, state, origin, admin_remedy, delta_link, pins, rows FROM held_runs ORDER BY run_id")
+        }
+        return rows.compactMap { row in
+            guard let id = row.int64(0), let source = row.text(1), let kind = row.text(2), let state = row.text(3) else { return nil }
+            var pins: [Role: String] = [:]
+            for (key, value) in (row.text(7).flatMap { try? JSON.parse($0) }?.object ?? [:]) {
+                if let role = Role(rawValue: key), let id = value.string { pins[role] = id }
+            }
+            return HeldHeader(runID: id, source: source, kind: kind, state: state, origin: row.text(4) ?? source,
+                              adminRemedy: row.text(5) ?? "", deltaLink: row.text(6), pins: pins,
+                              rows: Int(row.int64(8) ?? 0))
+        }
+    }
+
+    func beginHeld(_ id: Int64, _ answer: HeldAnswer) throws(DirectoryError) {
+        var values: [SQLValue] = [.integer(id), .text(answer.source), .text(answer.isDelta ? "delta" : "full")]
+        switch answer {
+        case .full(let s):
+            var pins = JSONObject()
+            for (role, group) in s.groupPins { pins[role.rawValue] = JSON(group) }
+            values += [.text(s.origin), .text(s.adminRemedy), SQLValue(s.deltaLink), .text(JSON.object(pins).serialized())]
+        case .delta(let changes, let label):
+            values += [.text(label.origin), .text(label.adminRemedy), .text(changes.deltaLink), .text("{}")]
+        }
+        values.append(.integer(Int64(answer.count)))
+        try Self.wrap("beginHeld") { () throws(StoreError) in
+            try db.execute("DELETE FROM held_rows WHERE run_id = ?", [.integer(id)])
+            try db.execute("""
+                INSERT OR REPLACE INTO held_runs (run_id, source, kind, state, origin, admin_remedy, delta_link, pins, rows)
+                VALUES (?, ?, ?, 'writing', ?, ?, ?, ?, ?)
+                """, values)
+        }
+    }
+
+    /// Rows `range` of the answer in one transaction; the last slice marks the answer complete.
+    func writeHeld(_ id: Int64, _ answer: HeldAnswer, _ range: Range<Int>, complete: Bool) throws(DirectoryError) {
+        try Self.wrap("writeHeld") { () throws(StoreError) in
+            do {
+                try db.transaction {
+                    for seq in range {
+                        switch answer {
+                        case .full(let s):
+                            let p = s.people[seq]
+                            try db.execute("""
+                                INSERT INTO held_rows (run_id, seq, external_id, email, display_name, role, badge, active)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                """, [.integer(id), .integer(Int64(seq)), .text(p.externalID), .text(p.email),
+                                      .text(p.displayName), SQLValue(p.role?.rawValue), SQLValue(p.badge), SQLValue(p.active)])
+                        case .delta(let changes, _):
+                            try db.execute("INSERT INTO held_rows (run_id, seq, item) VALUES (?, ?, ?)",
+                                           [.integer(id), .integer(Int64(seq)), .text(changes.changes[seq].heldItem.serialized())])
+                        }
+                    }
+                    if complete {
+                        try db.execute("UPDATE held_runs SET state = 'held' WHERE run_id = ? AND state = 'writing'", [.integer(id)])
+                    }
+                }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(resultCode: 1, message: "\(error)", operation: "writeHeld")
+            }
+        }
+    }
+
+    fileprivate func readHeld(_ id: Int64, from: Int, limit: Int, into loaded: HeldRuns.Loaded) throws(DirectoryError) -> Int {
+        let rows = try Self.wrap("readHeld") { () throws(StoreError) in
+            try db.query("""
+                SELECT external_id, email, display_name, role, badge, active, item FROM held_rows
+                WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?
+                """, [.integer(id), .integer(Int64(from)), .integer(Int64(limit))])
+        }
+        for row in rows {
+            if loaded.header.kind == "delta" {
+                guard let item = row.text(6).flatMap({ try? JSON.parse($0) }),
+                    let change = GraphUser.decode(item, badgeAttribute: .employeeID)
+                else { throw DirectoryError(.store, reason: "a saved change of run \(id) is damaged", operation: "readHeld") }
+                loaded.changes.append(change)
+            } else {
+                guard let externalID = row.text(0), let email = row.text(1), let name = row.text(2) else {
+                    throw DirectoryError(.store, reason: "a saved person of run \(id) is damaged", operation: "readHeld")
+                }
+                loaded.people.append(Person(externalID: externalID, email: email, displayName: name,
+                                            role: row.text(3).flatMap(Role.init(rawValue:)), badge: row.text(4),
+                                            active: row.bool(5) ?? false))
+            }
+        }
+        return rows.count
+    }
+
+    func markHeldDropping(_ id: Int64) throws(DirectoryError) {
+        try Self.wrap("markHeldDropping") { () throws(StoreError) in
+            try db.execute("UPDATE held_runs SET state = 'dropping' WHERE run_id = ?", [.integer(id)])
+        }
+    }
+
+    /// Deletes up to `limit` rows of run `id`; once none are left, its header too (true).
+    func dropHeldSlice(_ id: Int64, limit: Int) throws(DirectoryError) -> Bool {
+        try Self.wrap("dropHeldSlice") { () throws(StoreError) in
+            try db.execute("DELETE FROM held_rows WHERE rowid IN (SELECT rowid FROM held_rows WHERE run_id = ? LIMIT ?)",
+                           [.integer(id), .integer(Int64(limit))])
+            guard db.changes == 0 else { return false }
+            try db.execute("DELETE FROM held_runs WHERE run_id = ?", [.integer(id)])
+            return true
+        }
+    }
+
+    /// Rows of held answers still in the file (tests check they go).
+    public func heldRowCount() throws(DirectoryError) -> Int {
+        let row = try Self.wrap("heldRowCount") { () throws(StoreError) in try db.queryOne("SELECT count(*) FROM held_rows") }
+        return Int(row?.int64(0) ?? 0)
+    }
+
+    // MARK: - Pinned role groups
+
+    static func pinKey(_ source: String, _ role: Role) -> String { "pin:\(source):\(role.rawValue)" }
+
+    /// Role → group id as the source's last applied run resolved them.
+    public func groupPins(source: String) throws(DirectoryError) -> [Role: String] {
+        var pins: [Role: String] = [:]
+        for role in Role.allCases {
+            if let id = try meta(Self.pinKey(source, role)) { pins[role] = id }
+        }
+        return pins
+    }
+}
+
+extension GraphUser {
+    /// The change as a Graph delta item (badge under `employeeId`), decoded back with the same
+    /// decoder that read it: absent fields stay absent, so a partial change stays partial.
+    var heldItem: JSON {
+        var o: JSONObject = ["id": JSON(id)]
+        if let v = mail { o["mail"] = JSON(v) }
+        if let v = userPrincipalName { o["userPrincipalName"] = JSON(v) }
+        if let v = displayName { o["displayName"] = JSON(v) }
+        if let v = accountEnabled { o["accountEnabled"] = v.map(JSON.bool) ?? .null }
+        if let v = badge { o["employeeId"] = JSON(v) }
+        if removed { o["@removed"] = ["reason": "changed"] }
+        return .object(o)
+    }
+}
