@@ -52,6 +52,8 @@ public final class SensorIngest {
     /// Devices claimed in the config file: the API may not delete them.
     var configClaims: Set<String> = []
     var permit: PermitWindow?
+    /// Last running people totals; read from the store on first use (see ``CounterTotals``).
+    var counterTotals: CounterTotals?
     var occupancy: OccupancyTracker
     private var occupancyShown: [String: OccupancyTracker.State] = [:]
     /// Resources whose counters or PIR changed since the last announcement.
@@ -177,7 +179,8 @@ public final class SensorIngest {
                     metadata: ["device": "\(uplink.devEUI)", "model": "\(decoder.model)"])
         }
         let sensor = claimed.sensor
-        pending.readings += decoded.readings(
+        pending.readings += countingTotals(decoded, sensor: sensor.devEUI, model: decoder.model, at: uplink.receivedAt ?? now)
+            .readings(
             sensor: sensor.devEUI, resource: sensor.resource, measuredAt: uplink.receivedAt ?? now, receivedAt: now)
     }
 
@@ -260,7 +263,7 @@ public final class SensorIngest {
                 pending.rollupsApplied = pending.readings.count
             }
             do {
-                try store.commit(pending)
+                try commitCounting(pending)
                 written = pending.readings.count
                 counters.stored += written
                 let committed = pending

@@ -154,6 +154,7 @@ public final class TelemetryStore {
                 DROP INDEX readings_by_sensor;
                 CREATE INDEX readings_by_sensor_ts ON readings (sensor, ts);
                 """),
+        counterTotalsMigration,
     ]
 
     // MARK: - Writing

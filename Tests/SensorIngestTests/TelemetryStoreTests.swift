@@ -22,7 +22,7 @@ import Testing
     @Test func reopeningAppliesNoMigrationTwice() throws {
         try store.append([reading("A", .co2, 400, at: 1)])
         let again = try TelemetryStore(path: directory.path + "/telemetry.sqlite")
-        #expect(again.db.appliedMigrations == ["telemetry-v1", "telemetry-v2", "telemetry-v3"])
+        #expect(again.db.appliedMigrations == TelemetryStore.migrations.map(\.name))
         #expect(try again.series(limit: 10).count == 1)
     }
 

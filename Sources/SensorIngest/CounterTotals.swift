@@ -1,0 +1,177 @@
+import FleetJSON
+import FleetStore
+
+/// Running people totals turned into per-uplink deltas, so the occupancy tracker and analytics
+/// see one kind of `people_in` / `people_out`: the crossings since the sensor's previous report.
+///
+/// Which devices report what (sensors.md §1.2, §3.2):
+/// - VS133 / VS135 send `line_N_total_in/out` (u32, cumulative) and `line_N_period_in/out`
+///   (u16, since the last periodic report); VS132 `total_counter_*` (u32) and `periodic_counter_*`;
+///   VS350 / VS351 `total_in/out` (u16) and `period_in/out`; VS121 `people_total_in/out` (u16)
+///   and the period `people_in/out`.
+/// - Irisys count registers are already deltas; VS340 / VS341 report a seat state, not counts.
+///
+/// Totals win over period counts when both are known: a lost uplink loses its period counts for
+/// good, while the next total still contains them. So, per sensor and counted line:
+/// - no earlier total (first uplink ever, after a claim, or after a gap longer than ``maxGap``):
+///   the total becomes the baseline and nothing is derived from it — the device's lifetime count
+///   is not people in the room now; that uplink's period counts are used as they are;
+/// - an earlier total within ``maxGap``: the difference is the uplink's `people_in` / `people_out`,
+///   and the period counts of that uplink (and of uplinks without totals in between, which the
+///   next difference contains) are dropped, so nobody is counted twice;
+/// - a total lower than the last one is a wrap (u16 / u32 overflow, when the last was in the top
+///   quarter and the new one in the bottom quarter) or else a counter restart (power cycle,
+///   reset command), after which the new total is what the device counted since the restart;
+/// - a report older than the last total (a gateway replaying after an outage) changes nothing.
+///
+/// Only the line whose period counts are readings is counted (VS13x: line 1, the room's door by
+/// convention, see `Milesight+VSSeries.swift`). The last totals are kept in `telemetry.sqlite`
+/// (`counter_totals`), written in the same transaction as the readings derived from them, so a
+/// restart neither repeats a difference nor loses the baseline. Pure bookkeeping.
+public struct CounterTotals {
+    /// Where a model's running totals are in its decoded fields.
+    public struct Line: Sendable {
+        /// The key under which the last totals are stored (`line_1`).
+        public var name: String
+        public var totalIn: String
+        public var totalOut: String
+        /// 2^16 or 2^32: the value after which the device's counter wraps to zero.
+        public var modulus: Double
+    }
+
+    /// The last totals of one sensor's line, and the uplink time they came with.
+    public struct Total: Equatable, Sendable {
+        public var sensor: String
+        public var line: String
+        public var totalIn: Double
+        public var totalOut: Double
+        public var at: Double
+
+        public init(sensor: String, line: String, totalIn: Double, totalOut: Double, at: Double) {
+            self.sensor = sensor
+            self.line = line
+            self.totalIn = totalIn
+            self.totalOut = totalOut
+            self.at = at
+        }
+    }
+
+    struct Key: Hashable {
+        var sensor: String
+        var line: String
+    }
+
+    /// Beyond this the last total is too old to say when its difference happened (the device
+    /// or the gateway was away): the new total starts a new baseline instead.
+    public static let maxGap: Double = 6 * 3600
+
+    /// Models reporting running totals, by canonical model name.
+    public static let lines: [String: [Line]] = {
+        let u16 = 65_536.0
+        let u32 = 4_294_967_296.0
+        let vs13x = [Line(name: "line_1", totalIn: "line_1_total_in", totalOut: "line_1_total_out", modulus: u32)]
+        let vs35x = [Line(name: "line", totalIn: "total_in", totalOut: "total_out", modulus: u16)]
+        return [
+            "VS121": [Line(name: "line", totalIn: "people_total_in", totalOut: "people_total_out", modulus: u16)],
+            "VS132": [Line(name: "line", totalIn: "total_counter_in", totalOut: "total_counter_out", modulus: u32)],
+            "VS133": vs13x, "VS135": vs13x, "VS350": vs35x, "VS351": vs35x,
+        ]
+    }()
+
+    private var last: [Key: Total] = [:]
+    /// Lines changed since ``saved()``: written with the next batch.
+    private var changed: Set<Key> = []
+
+    public init(restoring saved: [Total] = []) {
+        for total in saved { last[Key(sensor: total.sensor, line: total.line)] = total }
+    }
+
+    /// Whether `model` reports running totals.
+    public static func counts(_ model: String) -> Bool { lines[model.uppercased()] != nil }
+
+    /// The uplink with its people counts replaced as the type describes; `time` is the uplink's
+    /// measurement time (the network's receive time).
+    public mutating func apply(_ decoded: DecodedUplink, sensor: String, model: String, at time: Double) -> DecodedUplink {
+        guard let lines = Self.lines[model.uppercased()] else { return decoded }
+        var derived: [Measurement] = []
+        var periodsCovered = false
+        for line in lines {
+            let key = Key(sensor: sensor, line: line.name)
+            let previous = last[key]
+            let fresh = previous.map { time >= $0.at && time - $0.at <= Self.maxGap } ?? false
+            guard let totalIn = decoded.fields[line.totalIn]?.double, let totalOut = decoded.fields[line.totalOut]?.double
+            else {
+                // The next total's difference will contain these crossings.
+                if fresh { periodsCovered = true }
+                continue
+            }
+            if let previous, time < previous.at {
+                periodsCovered = true  // a replay from before the last total: already in it
+                continue
+            }
+            if let previous, fresh {
+                periodsCovered = true
+                derived += [
+                    Measurement(
+                        kind: .peopleIn, value: Self.delta(from: previous.totalIn, to: totalIn, modulus: line.modulus),
+                        unit: ReadingUnit.people),
+                    Measurement(
+                        kind: .peopleOut, value: Self.delta(from: previous.totalOut, to: totalOut, modulus: line.modulus),
+                        unit: ReadingUnit.people),
+                ]
+            }
+            last[key] = Total(sensor: sensor, line: line.name, totalIn: totalIn, totalOut: totalOut, at: time)
+            changed.insert(key)
+        }
+        guard periodsCovered || !derived.isEmpty else { return decoded }
+        var out = decoded
+        if periodsCovered {
+            out.measurements.removeAll { $0.kind == .peopleIn || $0.kind == .peopleOut }
+        }
+        out.measurements += derived
+        return out
+    }
+
+    /// Crossings between two readings of a running total.
+    public static func delta(from last: Double, to new: Double, modulus: Double) -> Double {
+        if new >= last { return new - last }
+        if last >= modulus * 0.75 && new < modulus * 0.25 { return new + modulus - last }  // wrapped
+        return new  // restarted from zero: what it counted since
+    }
+
+    /// The totals changed since the last ``saved()``, sorted, for the store.
+    public var unsaved: [Total] {
+        changed.compactMap { last[$0] }.sorted { ($0.sensor, $0.line) < ($1.sensor, $1.line) }
+    }
+
+    /// Marks everything as written.
+    public mutating func saved() { changed.removeAll(keepingCapacity: true) }
+
+    /// The last totals of a sensor's line, if any.
+    public func total(sensor: String, line: String) -> Total? { last[Key(sensor: sensor, line: line)] }
+}
+
+extension SensorIngest {
+    /// The uplink's people counts as deltas (see ``CounterTotals``). The last totals are read
+    /// from the store on first use, so models without totals never touch the table.
+    func countingTotals(_ decoded: DecodedUplink, sensor: String, model: String, at time: Double) -> DecodedUplink {
+        guard CounterTotals.counts(model) else { return decoded }
+        if counterTotals == nil {
+            do {
+                counterTotals = CounterTotals(restoring: try store.counterTotals())
+            } catch {
+                // Without the stored baselines the next totals start new ones: no one is invented.
+                logOnce(key: "store|counterTotals", level: .warning, "cannot read stored people totals: \(error)", metadata: [:])
+                counterTotals = CounterTotals()
+            }
+        }
+        return counterTotals!.apply(decoded, sensor: sensor, model: model, at: time)
+    }
+
+    /// Commits a batch together with the people totals its deltas came from.
+    func commitCounting(_ batch: TelemetryBatch) throws(StoreError) {
+        let totals = counterTotals?.unsaved ?? []
+        try store.commit(batch, totals: totals)
+        if !totals.isEmpty { counterTotals?.saved() }
+    }
+}
