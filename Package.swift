@@ -135,7 +135,8 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetControllerTests",
-            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport", "CFleetShims", "GraphStandIn", "FleetLoop"],
+            dependencies: ["FleetController", "FleetJSON", "FleetTestSupport", "CFleetShims", "GraphStandIn", "FleetLoop",
+                           "DirectoryCache", "FleetStore"],
             swiftSettings: strict
         ),
     ]

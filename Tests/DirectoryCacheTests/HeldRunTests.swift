@@ -220,3 +220,33 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
         #expect(source.pinnedGroups[.manager] == "g-mgr")
     }
 }
+
+@Suite struct CacheRestartTests {
+    @Test func aRestartedCacheKeepsItsAgeAndTurnsStalePastMaxCacheAge() throws {
+        let f = try Restartable()
+        #expect(try f.sync(everyone).status == .succeeded)
+        func door(_ badge: String) -> Decision {
+            f.cache.authorize(credential: Credential(type: .badge, value: badge), deviceID: "door", action: .checkin) {
+                DeviceContext(id: $0, kind: "checkin_panel", resource: "hq/lobby")
+            }
+        }
+        f.clock.advance(by: .seconds(3 * 86_400))
+        try f.restart()
+        // Counted from the recorded sync, not from the restart.
+        #expect(abs((f.cache.cacheAge ?? 0) - 3 * 86_400) < 0.001)
+        #expect(door("0001").isAllowed && abs((door("0001").cacheAge ?? 0) - 3 * 86_400) < 0.001)
+
+        f.clock.advance(by: .seconds(4 * 86_400 + 1))  // 7 days and a second: past the default max_cache_age
+        try f.restart()
+        #expect(door("0001").reason == .cacheStale)
+        #expect(door("0002").reason == .cacheStale)  // a Manager too
+        #expect(door("A0").isAllowed)  // deny all but Admin
+        #expect(door("9999").reason == .unknownCredential)
+
+        // A failed run does not make the cache fresh; a successful one does.
+        #expect(f.cache.syncCSV(name: "badges", path: f.dir.file("gone.csv")).status == .failed)
+        #expect(door("0001").reason == .cacheStale)
+        #expect(try f.sync(everyone).status == .succeeded)
+        #expect(door("0001").isAllowed)
+    }
+}

@@ -1,6 +1,8 @@
 import CFleetShims
+@testable import DirectoryCache
 import FleetJSON
 import FleetLoop
+import FleetStore
 import FleetTestSupport
 import GraphStandIn
 import Testing
@@ -87,6 +89,19 @@ final class GraphDaemon {
         return try #require(outcome, "\(path) did not finish:\n\(daemon.log)")
     }
 
+    /// What `/api/v1/status` says about the directory.
+    func directoryStatus() throws -> JSON { try #require(call("GET", "/api/v1/status").body["directory"]) }
+
+    /// With the daemon stopped: every source's last successful sync moved `seconds` into the past,
+    /// as if the box had been cut off from the cloud that long (the daemon runs on the real clock).
+    func ageCache(by seconds: Double) throws {
+        let store = try DirectoryStore(path: daemon.dir + "/state/directory.sqlite")
+        for (source, at) in try store.lastSuccessfulSyncs() {
+            try store.db.execute("UPDATE meta SET value = ? WHERE key = ?",
+                                 [.text(String(at - seconds)), .text(DirectoryStore.lastSyncKey(source))])
+        }
+    }
+
     func authorize(_ badge: String) throws -> JSON {
         try JSON.parse(daemon.mqttRequest(device: "door-lobby", op: "authorize",
                                           body: #"{"credential":{"type":"badge","value":"\#(badge)"},"action":"checkin"}"#))
@@ -131,6 +146,25 @@ final class GraphDaemon {
         #expect(try t.authorize("B-1001")["decision"] == "allow")
         t.graph.groups["g-dup"] = nil
 
+        // A missing group (deleted in Entra) fails the run naming it; nothing changes.
+        let manager = t.graph.groups.removeValue(forKey: "g-mgr")
+        let missing = try t.sync()
+        #expect(missing["status"] == "failed")
+        #expect(missing["reason"]?.string?.contains("no group in tenant contoso.onmicrosoft.com is named \"UMA Manager\"") == true,
+                "\(missing)")
+        #expect(missing["reason"]?.string?.contains("(id g-mgr) is gone") == true, "\(missing)")
+        #expect(try t.authorize("B-3001")["role"] == "manager")
+        t.graph.groups["g-mgr"] = manager
+
+        // An Admin group without members fails the run; the admin keeps getting in.
+        t.graph.groups["g-admin"]?.members = []
+        let noAdmin = try t.sync()
+        #expect(noAdmin["status"] == "failed")
+        #expect(noAdmin["reason"]?.string?.contains("no active Admin") == true, "\(noAdmin)")
+        #expect(try t.authorize("B-0001")["decision"] == "allow")
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+        t.graph.groups["g-admin"]?.members = ["u-ada"]
+
         // An emptied group is held; the plan shows who would go; an admin confirms.
         t.graph.groups["g-user"]?.members = []
         let held = try t.sync()
@@ -161,18 +195,77 @@ final class GraphDaemon {
         #expect(try t.authorize("B-3001")["decision"] == "allow")
         #expect(try t.call("GET", "/healthz").status != 200)
 
-        // Pause survives a restart; the restarted daemon decides from directory.sqlite alone.
+        // Pause survives a restart; the restarted daemon decides from directory.sqlite alone and
+        // counts the cache's age from the last successful sync, not from its own start.
         #expect(try t.call("POST", "/api/v1/sync/pause").status == 200)
+        let ageBefore = try #require(try t.directoryStatus()["cache_age_s"]?.double)
         #expect(t.daemon.stop() == 0)
         try t.daemon.start(requireHealthy: false)
         #expect(try t.authorize("B-3001")["decision"] == "allow")
         #expect(try t.authorize("B-9999")["reason"] == "unknown_credential")
-        #expect(try t.call("GET", "/api/v1/status").body["directory"]?["sync_paused"] == true)
+        #expect(try #require(try t.directoryStatus()["cache_age_s"]?.double) >= ageBefore)
+        #expect(try t.directoryStatus()["sync_paused"] == true)
+
+        // Eight days without a successful sync (past max_cache_age, 7 days): only Admins get in.
+        #expect(t.daemon.stop() == 0)
+        try t.ageCache(by: 8 * 86_400)
+        try t.daemon.start(requireHealthy: false)
+        let stale = try t.authorize("B-3001")
+        #expect(stale["decision"] == "deny" && stale["reason"] == "cache_stale", "\(stale)")
+        #expect(try #require(stale["cache_age_s"]?.double) >= 8 * 86_400)
+        #expect(try t.authorize("B-0001")["decision"] == "allow")
+        #expect(try t.authorize("B-9999")["reason"] == "unknown_credential")
+        let health = try t.call("GET", "/healthz")
+        #expect(health.status != 200 && "\(health.body)".contains("directory cache is stale"), "\(health.body)")
         #expect(try t.call("POST", "/api/v1/sync?source=m365").status == 409)
         #expect(try t.call("POST", "/api/v1/sync/resume").status == 200)
         try t.graph.listen(port: port)
         #expect(try t.sync()["status"] == "succeeded")
+        #expect(try t.authorize("B-3001")["decision"] == "allow")  // fresh again
         #expect(t.daemon.stop() == 0)
         #expect(!t.daemon.log.contains(t.graph.clientSecret))
+    }
+
+    @Test func aHeldRunAndThePinnedGroupsSurviveARestart() throws {
+        let t = try GraphDaemon()
+        try t.daemon.start()
+        #expect(try t.sync()["status"] == "succeeded")
+
+        // An emptied group is held; the daemon restarts during an outage; the admin confirms by id.
+        t.graph.groups["g-user"]?.members = []
+        let held = try t.sync()
+        let heldID = try #require(held["id"]?.int)
+        #expect(held["status"] == "held", "\(held)")
+        #expect(t.daemon.stop() == 0)
+        let port = t.graph.port
+        t.graph.stop()
+        try t.daemon.start(requireHealthy: false)
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+        let outage = try t.sync()
+        #expect(outage["status"] == "failed", "\(outage)")
+        let applied = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")
+        #expect(applied.status == 200 && applied.body["status"] == "succeeded", "\(applied.body)")
+        #expect(try t.authorize("B-1001")["reason"] == "inactive")
+        #expect(try t.authorize("B-2001")["role"] == "manager")  // Mia keeps Manager
+        let again = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")
+        #expect(again.status == 409, "\(again.body)")
+
+        // The cloud is back with the group restored.
+        t.graph.groups["g-user"]?.members = ["u-bob", "u-ben", "u-mia", "u-dis"]
+        try t.graph.listen(port: port)
+        #expect(try t.sync()["status"] == "succeeded")
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+
+        // The Manager group is renamed while the daemon is down: the restarted daemon still knows
+        // which group it used, says so, and changes nothing.
+        #expect(t.daemon.stop() == 0)
+        t.graph.groups["g-mgr"]?.displayName = "UMA Managers"
+        try t.daemon.start(requireHealthy: false)
+        let renamed = try t.sync()
+        #expect(renamed["status"] == "failed")
+        #expect(renamed["reason"]?.string?.contains("(id g-mgr) was renamed to \"UMA Managers\"") == true, "\(renamed)")
+        #expect(try t.authorize("B-3001")["role"] == "manager")
+        #expect(try t.authorize("B-3001")["decision"] == "allow")
+        #expect(t.daemon.stop() == 0)
     }
 }
