@@ -41,6 +41,8 @@ extension SensorIngest {
                     "last_topic": .string(d.lastTopic),
                 ]
                 if let name = d.deviceName { object["device_name"] = .string(name) }
+                if let vendor = d.vendor { object["vendor"] = .string(vendor) }
+                object["reason"] = .string(unclaimedReason(d.devEUI))
                 return .object(object)
             })
         ]
@@ -84,6 +86,17 @@ extension SensorIngest {
             "resource": .string(window.resource), "until": .number(window.until),
             "remaining_s": .number((window.until - clock.unixTime).rounded()),
             "claimed": .array(window.claimed.map(JSON.string)),
+            "refused": .object(JSONObject(window.refused.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
         ]
+    }
+
+    /// Why a discovered device is not claimed: what the last claim window said about it, else
+    /// what the installer can do.
+    func unclaimedReason(_ device: String) -> String {
+        if let permit, let reason = permit.refused[device] {
+            return "claim window for \(permit.model) → \(permit.resource) passed it over: \(reason)"
+        }
+        return "not claimed: `fleet-controller sensors claim \(device) --vendor V --model M --resource R`, "
+            + "or open a claim window with `sensors permit`"
     }
 }

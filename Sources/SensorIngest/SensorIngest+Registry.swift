@@ -20,6 +20,8 @@ public struct PermitWindow: Equatable, Sendable {
     public var opened: Double
     public var until: Double
     public var claimed: [String] = []
+    /// Devices first heard in the window but not claimed, with why (shown in the discovered list).
+    public var refused: [String: String] = [:]
 
     public init(vendor: String, model: String, resource: String, opened: Double, until: Double) {
         self.vendor = vendor
@@ -161,27 +163,56 @@ extension SensorIngest {
 
     public func closePermit() { permit = nil }
 
-    /// A LoRaWAN device first heard during the window is claimed when the network server names
-    /// the model, or when the window's model decodes its uplink cleanly.
+    /// A LoRaWAN device first heard during the window is claimed only when its uplink decodes
+    /// cleanly with the window's model — no error, no warning — and either carries a measurement
+    /// or the network server's device name names the model. The second condition is for a
+    /// join's basic-info frame (`FF 01`, `FF 0A`, …), which every Milesight model sends alike and
+    /// so proves nothing about the model on its own. Anything else stays unclaimed, with the
+    /// reason kept for the discovered list: decoding by the installer's model, never a guess.
     func claimByPermit(_ uplink: Uplink, at now: Double) -> ClaimedSensor? {
         guard let window = permitWindow, isNew(uplink.devEUI, since: window.opened) else { return nil }
+        let model = "\(window.vendor) \(window.model)"
+        let decoder: any SensorDecoder
+        do {
+            decoder = try registry.decoder(vendor: window.vendor, model: window.model)
+        } catch {
+            return refuse(uplink.devEUI, "the window is for \(model), which has no LoRaWAN decoder")
+        }
+        let decoded: DecodedUplink
+        do {
+            decoded = try decoder.decode(fPort: uplink.fPort, payload: uplink.payload)
+        } catch {
+            return refuse(uplink.devEUI, "does not decode as \(model): \(error.reason)")
+        }
+        if let warning = decoded.warnings.first {
+            return refuse(uplink.devEUI, "decodes as \(model) only in part: \(warning)")
+        }
         let named = uplink.deviceName.map { $0.uppercased().contains(window.model.uppercased()) } ?? false
-        if !named {
-            guard let decoder = try? registry.decoder(vendor: window.vendor, model: window.model),
-                let decoded = try? decoder.decode(fPort: uplink.fPort, payload: uplink.payload),
-                decoded.warnings.isEmpty, !decoded.measurements.isEmpty
-            else { return nil }
+        guard !decoded.measurements.isEmpty || named else {
+            return refuse(
+                uplink.devEUI, "its uplink carries no measurement (a join's basic-info frame?) and the network "
+                    + "server does not name it \(window.model); claimed on its first data uplink within the window")
         }
         return permitClaim(uplink.devEUI, window)
     }
 
     /// A gateway-decoded device matches when vendor and (if the gateway says) model agree.
     func claimByPermit(_ report: DeviceMessage, at now: Double) -> ClaimedSensor? {
-        guard let window = permitWindow, report.vendor.lowercased() == window.vendor,
-            report.model.map({ $0.uppercased() == window.model.uppercased() }) ?? true,
-            isNew(report.device, since: window.opened)
-        else { return nil }
+        guard let window = permitWindow, isNew(report.device, since: window.opened) else { return nil }
+        guard report.vendor.lowercased() == window.vendor else {
+            return refuse(report.device, "a \(report.vendor) device; the window is for \(window.vendor) \(window.model)")
+        }
+        if let model = report.model, model.uppercased() != window.model.uppercased() {
+            return refuse(report.device, "the gateway says \(model); the window is for \(window.model)")
+        }
         return permitClaim(report.device, window)
+    }
+
+    /// Notes why the window passed a device over; bounded, so a flood of ids cannot grow it.
+    private func refuse(_ device: String, _ reason: String) -> ClaimedSensor? {
+        if permit?.refused[device] == nil, (permit?.refused.count ?? 0) >= 1_000 { return nil }
+        permit?.refused[device] = reason
+        return nil
     }
 
     private func isNew(_ device: String, since opened: Double) -> Bool {

@@ -76,12 +76,30 @@ import Testing
         #expect(ingest.permitWindow?.claimed == [Self.am307])
         #expect(try ingest.store.series(sensor: Self.am307, limit: 100).count == 7)
 
-        // A payload the window's model cannot decode cleanly is not claimed on a guess.
+        // Not claimed on a guess: a payload the window's model cannot decode, one it decodes
+        // only in part, and a basic-info frame (every model sends it) from an unnamed device.
+        // Each stays discovered with its reason.
+        let firmware = bytes("FF0A0110")
         ingest.take([uplink("24E1240000000001", fCnt: 1, payload: [0xFF, 0xFF, 0xFF])], topic: "t", payload: [], at: clock.unixTime)
-        // The network server's device name names the model: claimed without decoding.
-        ingest.take([uplink("24E1240000000002", fCnt: 1, name: "am307-room-4", payload: [0x01])], topic: "t", payload: [],
+        ingest.take([uplink("24E1240000000004", fCnt: 1, payload: bytes("01755C7777"))], topic: "t", payload: [], at: clock.unixTime)
+        ingest.take([uplink("24E1240000000005", fCnt: 1, payload: firmware)], topic: "t", payload: [], at: clock.unixTime)
+        // The device name names the model, but the payload is not an AM307's: still refused.
+        ingest.take([uplink("24E1240000000006", fCnt: 1, name: "am307-room-5", payload: [0x01])], topic: "t", payload: [],
+                    at: clock.unixTime)
+        // A join's basic-info frame from a device the network server names as the model: claimed.
+        ingest.take([uplink("24E1240000000002", fCnt: 1, name: "am307-room-4", payload: firmware)], topic: "t", payload: [],
                     at: clock.unixTime)
         #expect(ingest.sensors.map(\.devEUI) == ["24E1240000000002", Self.am307])
+        let refused = try #require(ingest.permitWindow?.refused)
+        #expect(refused.keys.sorted() == ["24E1240000000001", "24E1240000000004", "24E1240000000005", "24E1240000000006"])
+        #expect(refused["24E1240000000001"]?.contains("does not decode as milesight AM307") == true)
+        #expect(refused["24E1240000000004"]?.contains("only in part") == true)
+        #expect(refused["24E1240000000005"]?.contains("no measurement") == true)
+        let discovered = try #require(ingest.discoveredJSON()["discovered"]?.array)
+        #expect(discovered.count == 5)  // Self.other from before the window, and the four refused
+        let reason = discovered.first { $0["dev_eui"] == "24E1240000000004" }?["reason"]?.string ?? ""
+        #expect(reason.hasPrefix("claim window for AM307 → hq/3/3.14 passed it over: decodes as milesight AM307 only in part"))
+        #expect(discovered.first { $0["dev_eui"]?.string == Self.other }?["reason"]?.string?.hasPrefix("not claimed") == true)
 
         clock.advance(by: .seconds(180))
         #expect(ingest.permitWindow == nil)

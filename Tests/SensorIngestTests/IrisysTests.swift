@@ -93,6 +93,12 @@ import Testing
         #expect(first[1].fields["value"] == 4)
     }
 
+    @Test func aCountWithoutTimeIsNeverADuplicate() throws {
+        let untimed = reports(try parse([["register": "Enter", "value": 1]]))
+        #expect(untimed.map(\.dedupeKey) == [""])
+        #expect(untimed.first?.measuredAt == nil)
+    }
+
     @Test(arguments: [
         ("MainEntranceIn", ReadingKind.peopleIn), ("MainEntranceOut", .peopleOut), ("Enter", .peopleIn),
         ("Exit", .peopleOut), ("Line 1 Out", .peopleOut), ("door_in", .peopleIn), ("Cabin", nil), ("Line 1", nil),

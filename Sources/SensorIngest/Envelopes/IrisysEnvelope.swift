@@ -7,7 +7,8 @@ import FleetJSON
 /// - Counts: a JSON array of register changes, `[{"register":"MainEntranceIn","value":1,
 ///   "t":"2019-02-91T12:30:00+0000"},…]`. Each (register, t) becomes one ``DeviceMessage`` with
 ///   duplicate key device + register + t, so a retained or replayed count is stored once; changes
-///   of one register with the same `t` in one message are summed first. An empty array is the
+///   of one register with the same `t` in one message are summed first. A count without `t` has
+///   no key (it cannot be told from the next one) and is never a duplicate. An empty array is the
 ///   counter's heartbeat → `.presence(online: true)`.
 /// - Status: `{"status":"connected"}`, and `{"status":"disconnected"}` as the counter's Last Will.
 ///
@@ -69,7 +70,7 @@ enum IrisysEnvelope {
             } ?? []
             return .reading(DeviceMessage(
                 device: device, vendor: vendor, fields: fields, measurements: measurements, measuredAt: measuredAt,
-                dedupeKey: "\(device)|\(register)|\(time ?? "")", warnings: warnings))
+                dedupeKey: time.map { "\(device)|\(register)|\($0)" } ?? "", warnings: warnings))
         }
     }
 
