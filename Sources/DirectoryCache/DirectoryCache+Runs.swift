@@ -9,22 +9,7 @@ extension DirectoryCache {
     /// apply (complete read, an active Admin). Held full and delta runs alike, also after a
     /// restart: the answer is kept in `directory.sqlite` until confirmed or replaced.
     public func applyHeld(runID id: Int64) throws(DirectoryError) -> SyncRunResult {
-        guard var run = try store.run(id: id) else {
-            throw DirectoryError(.notFound, reason: "no sync run \(id); `sync runs` lists them")
-        }
-        guard run.status == .held else {
-            throw DirectoryError(.conflict, reason: "run \(id) is \(run.status.rawValue); only a held run can be applied")
-        }
-        let answer: HeldAnswer
-        switch heldRuns.lookup(id, source: run.source) {
-        case .ready(let found): answer = found
-        case .loading(let done, let total):
-            throw DirectoryError(.conflict, reason:
-                "the answer held by run \(id) is being read back from directory.sqlite after the restart (\(done) of \(total) rows); try again in a few seconds")
-        case .gone(let why):
-            throw DirectoryError(.conflict, reason:
-                "the answer held by run \(id) is no longer kept: \(why); run `sync run --source \(run.source)` and confirm the new held run")
-        }
+        var (run, answer) = try heldAnswer(id)
         try refuseWhileStaging()
         let plan: SyncPlan
         let meta: [(String, String)]
@@ -56,6 +41,65 @@ extension DirectoryCache {
             "source": "\(run.source)", "run": "\(id)", "counts": "\(plan.counts)",
         ])
         return SyncRunResult(run: run, plan: plan, error: nil)
+    }
+
+    /// ``applyHeld(runID:)`` for answers of any size: a full answer of `stagingThreshold` people
+    /// or more is planned a slice per loop pass and staged like a sync, so confirming 100,000
+    /// people never stalls the loop. Returns the run as recorded meanwhile (`running`) when the
+    /// work goes on over later passes; nil when `completion` already ran. If the answer cannot be
+    /// applied any more, the run goes back to `held` with the reason added, and the cache is
+    /// unchanged.
+    @discardableResult
+    public func confirmHeld(
+        runID id: Int64, completion: @escaping (Result<SyncRunResult, DirectoryError>) -> Void
+    ) throws(DirectoryError) -> SyncRun? {
+        let (run, answer) = try heldAnswer(id)
+        guard loop != nil, !isStaging, case .full(let snapshot) = answer, snapshot.people.count >= stagingThreshold else {
+            completion(Result { () throws(DirectoryError) in try applyHeld(runID: id) })
+            return nil
+        }
+        var running = run
+        running.status = .running
+        try store.recordRun(running)
+        let heldReason = run.reason ?? ""
+        finishSyncStaged(running, read: .success(snapshot), force: true) { [self] result in
+            var done = result.run
+            if done.status == .succeeded {
+                done.reason = "confirmed by an admin after being held: " + heldReason
+                record(&done)
+                heldRuns.applied(id)
+                heldRuns.record(done, holding: nil, delta: false)
+                logger.notice("held directory sync applied", metadata: ["source": "\(done.source)", "run": "\(id)"])
+                return completion(.success(SyncRunResult(run: done, plan: result.plan, error: nil)))
+            }
+            let why = result.reason ?? "unknown"
+            done.status = .held
+            done.reason = heldReason + "; a confirmation failed and changed nothing: " + why
+            record(&done)
+            completion(.failure(DirectoryError(.conflict, reason: "run \(id) cannot be applied any more: \(why)")))
+        }
+        return running
+    }
+
+    /// The held run `id` and the answer it held, or why it cannot be confirmed.
+    private func heldAnswer(_ id: Int64) throws(DirectoryError) -> (SyncRun, HeldAnswer) {
+        guard let run = try store.run(id: id) else {
+            throw DirectoryError(.notFound, reason: "no sync run \(id); `sync runs` lists them")
+        }
+        guard run.status == .held else {
+            throw DirectoryError(.conflict, reason: "run \(id) is \(run.status.rawValue); only a held run can be applied")
+        }
+        let answer: HeldAnswer
+        switch heldRuns.lookup(id, source: run.source) {
+        case .ready(let found): answer = found
+        case .loading(let done, let total):
+            throw DirectoryError(.conflict, reason:
+                "the answer held by run \(id) is being read back from directory.sqlite after the restart (\(done) of \(total) rows); try again in a few seconds")
+        case .gone(let why):
+            throw DirectoryError(.conflict, reason:
+                "the answer held by run \(id) is no longer kept: \(why); run `sync run --source \(run.source)` and confirm the new held run")
+        }
+        return (run, answer)
     }
 
     /// The held runs whose answer can be confirmed now.

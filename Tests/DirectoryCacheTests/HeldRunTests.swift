@@ -144,7 +144,18 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
             #expect(error.code == .conflict && error.reason.contains("being read back"), "\(error.reason)")
         }
         #expect(try reactor.run(until: { cache.confirmableRuns == [id] }, limit: .seconds(30)))
-        let applied = try cache.applyHeld(runID: id)
+        // 5,000 changes: planned and staged over loop passes, like a large sync.
+        cache.stagingThreshold = 4_000
+        cache.sliceGap = .zero
+        var outcome: Result<SyncRunResult, DirectoryError>?
+        let started = try cache.confirmHeld(runID: id) { outcome = $0 }
+        #expect(started?.status == .running && outcome == nil)
+        #expect(try cache.store.run(id: id)?.status == .running)
+        #expect(try reactor.run(until: { outcome != nil }, limit: .seconds(30)))
+        let applied = try #require(try outcome?.get())
+        #expect(applied.status == .succeeded && applied.run.counts["slices"] != nil)
+        #expect(applied.reason?.hasPrefix("confirmed by an admin after being held") == true)
+        #expect(try cache.store.run(id: id)?.status == .succeeded)
         #expect(applied.plan?.deactivations.count == 5_000)
         #expect(try cache.store.activeCount(source: "big") == 7_001)
         #expect(try reactor.run(until: { (try? cache.store.heldRowCount()) == 0 }, limit: .seconds(30)))

@@ -122,6 +122,18 @@ final class GraphDaemon {
         #expect(disabled["decision"] == "deny" && disabled["reason"] == "inactive")
         #expect(t.graph.requests.contains { $0.path.hasSuffix("/transitiveMembers") && $0.headers["x-ms-throttle-priority"] == "Low" })
 
+        // A panel's search box: prefix on name or email, active and visible people only.
+        func search(_ q: String) throws -> [String] {
+            let answer = try JSON.parse(t.daemon.mqttRequest(device: "door-lobby", op: "users.search",
+                                                             body: #"{"q":"\#(q)","limit":5}"#))
+            return answer["users"]?.array?.compactMap { $0["display_name"]?.string } ?? []
+        }
+        #expect(try search("b") == ["Ben UPN", "Bob User"])
+        #expect(try search("MIA@") == ["Mia Both"])
+        #expect(try search("hal").isEmpty)  // hidden: authorizable, never listed
+        #expect(try search("dis").isEmpty)  // disabled upstream
+        #expect(try t.authorize("B-4001")["decision"] == "allow")
+
         // A throttled tenant: the daemon waits as told, then completes.
         t.graph.throttle = 2
         t.graph.retryAfter = "0.25"

@@ -198,7 +198,14 @@ struct SyncCommand: ParsableCommand {
                            : "run \(id) is \(run["status"]?.string ?? "unknown"); only a held run can be applied")
                 throw ExitCode(run["status"] == "held" ? 3 : 1)
             }
-            print(try client.call("POST", "/api/v1/sync/runs/\(id)/apply").serialized())
+            var run = try client.call("POST", "/api/v1/sync/runs/\(id)/apply")
+            // A large answer is staged in slices: wait for it like `sync run` does.
+            if run["status"] == "running" { run = try SyncCommand.poll(client, "/api/v1/sync/runs/\(id)") }
+            print(run.serialized())
+            if run["status"] != "succeeded" {
+                printError("run \(id) was not applied: \(run["reason"]?.string ?? "")")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -260,10 +260,15 @@ final class DirectoryFeature: Feature {
         }
         r.add("POST", "/api/v1/sync/runs/{id}/apply") { [unowned self] _, p in
             guard let id = Int64(p["id"]!) else { return .error(404, "not_found", "no sync run \(p["id"]!)") }
+            // 200 with the applied run, or 202 while a large answer is staged (poll sync/runs/{id}).
+            var outcome: Result<SyncRunResult, DirectoryError>?
             do throws(DirectoryError) {
-                let result = try self.cache.applyHeld(runID: id)
-                self.lastSync[result.run.source] = result
-                return .json(200, result.run.json())
+                let started = try self.cache.confirmHeld(runID: id) { [unowned self] result in
+                    outcome = result
+                    if case .success(let applied) = result { self.lastSync[applied.run.source] = applied }
+                }
+                if let started, outcome == nil { return .json(202, started.json()) }
+                return try .json(200, outcome!.get().run.json())
             } catch { return Self.failure(error) }
         }
         r.add("GET", "/api/v1/sync/plans/{id}") { [unowned self] _, p in
