@@ -102,6 +102,20 @@ extension DirectoryCache {
         return (run, answer)
     }
 
+    /// Once after a start, with `loop` set: runs the previous process left `running` are recorded
+    /// as failed (so the run list and status do not show a run that will never end), and held
+    /// answers are read back so they can be confirmed by id.
+    public func recoverAfterRestart() {
+        do throws(DirectoryError) {
+            let settled = try store.failInterruptedRuns(at: clock.unixTime, reason:
+                "the daemon stopped before this run was recorded as finished; the next run reads the source again")
+            if settled > 0 { logger.warning("sync runs interrupted by a stop recorded as failed", metadata: ["runs": "\(settled)"]) }
+        } catch {
+            logger.error("interrupted sync runs could not be recorded", metadata: ["error": "\(error)"])
+        }
+        restoreHeldRuns()
+    }
+
     /// The held runs whose answer can be confirmed now.
     public var confirmableRuns: [Int64] { heldRuns.answers.keys.sorted() }
 

@@ -54,6 +54,12 @@ public struct SyncRunResult: Sendable {
     /// The source or store error behind a failed run.
     public var error: DirectoryError?
 
+    public init(run: SyncRun, plan: SyncPlan? = nil, error: DirectoryError? = nil) {
+        self.run = run
+        self.plan = plan
+        self.error = error
+    }
+
     public var status: SyncRun.Status { run.status }
     public var reason: String? { run.reason }
 }

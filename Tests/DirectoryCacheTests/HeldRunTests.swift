@@ -260,4 +260,15 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
         #expect(try f.sync(everyone).status == .succeeded)
         #expect(door("0001").isAllowed)
     }
+
+    @Test func aRunInterruptedByAStopIsRecordedAsFailedAtTheNextStart() throws {
+        let f = try Restartable()
+        let id = try f.cache.store.recordRun(SyncRun(source: "m365", status: .running, startedAt: f.clock.unixTime))
+        f.clock.advance(by: .seconds(60))
+        try f.restart()
+        f.cache.recoverAfterRestart()
+        let run = try #require(try f.cache.store.run(id: id))
+        #expect(run.status == .failed && run.finishedAt == f.clock.unixTime)
+        #expect(run.reason?.contains("the daemon stopped before this run was recorded as finished") == true)
+    }
 }

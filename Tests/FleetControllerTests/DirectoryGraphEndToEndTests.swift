@@ -217,6 +217,7 @@ final class GraphDaemon {
         #expect(try t.authorize("B-9999")["reason"] == "unknown_credential")
         #expect(try #require(try t.directoryStatus()["cache_age_s"]?.double) >= ageBefore)
         #expect(try t.directoryStatus()["sync_paused"] == true)
+        #expect(try t.directoryStatus()["sources"]?["m365"]?["status"] == "failed")  // the outage, from before the stop
 
         // Eight days without a successful sync (past max_cache_age, 7 days): only Admins get in.
         #expect(t.daemon.stop() == 0)

@@ -43,7 +43,11 @@ final class DirectoryFeature: Feature {
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
         cache.loop = context.reactor
         // Runs held before a restart can still be confirmed by id once their answers are read back.
-        cache.restoreHeldRuns()
+        cache.recoverAfterRestart()
+        // Status and health show each source's last outcome from before the restart until it runs again.
+        for source in config.sources {
+            if let newest = try? cache.store.runs(limit: 1, source: source.name).first { lastSync[source.name] = SyncRunResult(run: newest) }
+        }
         rebuildSources()
         sweeper = RetentionSweeper(cache: cache, reactor: context.reactor, inactiveRetention: config.inactiveRetention,
                                    auditRetention: config.auditRetention)
