@@ -48,6 +48,28 @@ extension SensorIngest {
         ]
     }
 
+    /// `GET /api/v1/sensors/dead-letters`: the newest messages that could not be used, with why
+    /// (payloads cut to their first 256 bytes), and the count per device since the database was
+    /// made (`""` is a message whose device was never known: not JSON, oversized, no DevEUI).
+    public func deadLettersJSON(limit: Int) throws(StoreError) -> JSON {
+        flush()
+        let letters = try store.deadLetters(limit: limit)
+        let counts = try store.deadLetterCounts()
+        return [
+            "dead_letters": .array(letters.map { letter in
+                [
+                    "received_at": .number(letter.receivedAt), "topic": .string(letter.topic),
+                    "device": .string(letter.device), "reason": .string(letter.reason),
+                    "payload_bytes": .number(Double(letter.payload.count)),
+                    "payload_hex": .string(Hex.encode(Array(letter.payload.prefix(256)), uppercase: true)),
+                ]
+            }),
+            "counts": .array(counts.map { entry in
+                ["device": .string(entry.device), "count": .number(Double(entry.count)), "last_reason": .string(entry.lastReason)]
+            }),
+        ]
+    }
+
     /// `GET /api/v1/telemetry`: raw readings, or rollups when `bucket` is given.
     public func telemetryJSON(
         sensor: String?, resource: String?, kind: ReadingKind?, from: Double?, to: Double?, bucket: RollupBucket?,

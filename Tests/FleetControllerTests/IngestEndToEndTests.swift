@@ -165,13 +165,35 @@ private let subscriptions = """
             "/usr/bin/mosquitto_pub -h 127.0.0.1 -p \(d.broker.port) -q 1 -t milesight/uplink/flood -l < \(d.dir)/flood.txt"],
             in: d.dir)
         #expect(flood.status == 0, "\(flood.output)")
+        // Oversized (past the 64 KiB limit) and a device nobody claimed.
+        try writeFile("\(d.dir)/big.json", #"{"devEUI":"\#(am307)","pad":""# + String(repeating: "x", count: 70_000) + "\"}")
+        let big = try ChildProcess.run("/usr/bin/mosquitto_pub", [
+            "-h", "127.0.0.1", "-p", "\(d.broker.port)", "-q", "1", "-t", "milesight/uplink/big", "-f", "\(d.dir)/big.json",
+        ], in: d.dir)
+        #expect(big.status == 0, "\(big.output)")
+        try d.publish(topic: "milesight/uplink/stranger", payload: gateway("24E1240000000077", fCnt: 1))
         try d.publish(topic: "milesight/uplink/\(am307)", payload: gateway(am307, fCnt: 77777))
         #expect(waitUntil(seconds: 20) {
             (json(d, "/api/v1/telemetry?sensor=\(am307)&kind=co2")?["readings"]?.array?.count ?? 0) == 1
         })
         let metrics = try d.get("/metrics").text
-        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"received\"} 3001"), "\(metrics)")
-        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"dead_letter\"} 3000"))
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"received\"} 3003"), "\(metrics)")
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"dead_letter\"} 3001"))
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"oversized\"} 1"))
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"unknown_device\"} 1"))
+
+        // What was refused is listed with why, per device; the stranger waits to be claimed.
+        let letters = try #require(json(d, "/api/v1/sensors/dead-letters?limit=1000"))
+        let reasons = letters["dead_letters"]?.array?.compactMap { $0["reason"]?.string } ?? []
+        #expect(reasons.count == 1000)
+        #expect(reasons.first?.contains("oversized: 70") == true)
+        let counts = letters["counts"]?.array ?? []
+        #expect(counts.first { $0["device"] == "" }?["count"] == 2501)  // no device known: JSON, EUI, size
+        #expect(counts.first { $0["device"]?.string == am307 }?["count"] == 500)  // truncated AM307 frames
+        #expect(counts.first { $0["device"]?.string == am307 }?["last_reason"]?.string?.contains("AM307") == true)
+        let stranger = json(d, "/api/v1/sensors/discovered")?["discovered"]?.array?.first
+        #expect(stranger?["dev_eui"] == "24E1240000000077")
+        #expect(stranger?["reason"]?.string?.hasPrefix("not claimed") == true)
         #expect(try d.get("/healthz").status == 200)
         #expect(d.threadCount == 1)
         #expect(d.isRunning)

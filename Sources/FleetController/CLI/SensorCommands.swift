@@ -25,11 +25,11 @@ struct TelemetryCommand: ParsableCommand {
     }
 }
 
-/// `fleet-controller sensors [list|discovered|claim|unclaim|permit|occupancy]`
+/// `fleet-controller sensors [list|discovered|dead-letters|claim|unclaim|permit|occupancy]`
 struct SensorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensors", abstract: "Claimed sensors, discovered devices, claims and the claim window.",
-        subcommands: [List.self, Discovered.self, Claim.self, Unclaim.self, Permit.self, Occupancy.self],
+        subcommands: [List.self, Discovered.self, DeadLetters.self, Claim.self, Unclaim.self, Permit.self, Occupancy.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
@@ -42,6 +42,16 @@ struct SensorsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Devices heard but not claimed.")
         @OptionGroup var daemon: DaemonOptions
         func run() throws { print(try daemon.client().call("GET", "/api/v1/sensors/discovered").serialized()) }
+    }
+
+    struct DeadLetters: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dead-letters", abstract: "Messages that could not be used, with why, and counts per device.")
+        @OptionGroup var daemon: DaemonOptions
+        @Option var limit: Int = 20
+        func run() throws {
+            print(try daemon.client().call("GET", "/api/v1/sensors/dead-letters?limit=\(limit)").serialized())
+        }
     }
 
     struct Claim: ParsableCommand {
