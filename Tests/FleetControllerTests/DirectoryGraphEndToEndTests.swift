@@ -269,6 +269,19 @@ final class GraphDaemon {
         #expect(try t.sync()["status"] == "succeeded")
         #expect(try t.authorize("B-1001")["decision"] == "allow")
 
+        // Half the people disabled at once reach the daemon as a delta round: held, then
+        // confirmed by id like a full run.
+        for id in ["u-bob", "u-mia", "u-ned"] { t.graph.updateUser(id, [("accountEnabled", false)]) }
+        let heldDelta = try t.sync("&delta=1")
+        #expect(heldDelta["status"] == "held" && heldDelta["counts"]?["mode"] == "delta", "\(heldDelta)")
+        #expect(try t.authorize("B-1001")["decision"] == "allow")
+        let deltaID = try #require(heldDelta["id"]?.int)
+        let confirmed = try t.call("POST", "/api/v1/sync/runs/\(deltaID)/apply")
+        #expect(confirmed.status == 200 && confirmed.body["counts"]?["deactivations"] == 3, "\(confirmed.body)")
+        #expect(try t.authorize("B-1001")["reason"] == "inactive")
+        for id in ["u-bob", "u-mia", "u-ned"] { t.graph.updateUser(id, [("accountEnabled", true)]) }
+        #expect(try t.sync("&delta=1")["counts"]?["reactivations"] == 3)
+
         // The Manager group is renamed while the daemon is down: the restarted daemon still knows
         // which group it used, says so, and changes nothing.
         #expect(t.daemon.stop() == 0)
