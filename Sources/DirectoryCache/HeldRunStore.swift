@@ -50,13 +50,15 @@ public struct SourceLabel: Sendable, Equatable {
 /// Only the newest held answer of a source is kept: a newer held run replaces it, and a run that
 /// applies (a full one, or for held deltas also a delta one) ends it. A failed run (an outage)
 /// ends nothing, so an admin can still confirm what was held before the cloud went away.
-/// 100,000 people are written, read back and deleted `sliceRows` at a time, one slice per loop
+/// 100,000 people are written, read back and deleted a slice of about `sliceBudget` per loop
 /// pass, so a held run never stalls the loop; small answers are done at once.
 final class HeldRuns {
     let store: DirectoryStore
     let logger: Logger
     var loop: Reactor?
-    var sliceRows = 2_000
+    /// Rows per slice, adapted so a slice takes about `sliceBudget`.
+    var sliceRows = 500
+    var sliceBudget: Duration = .milliseconds(1)
     var sliceGap: Duration = .milliseconds(1)
     /// Answers that can be confirmed now, by run id.
     private(set) var answers: [Int64: HeldAnswer] = [:]
@@ -209,8 +211,16 @@ final class HeldRuns {
 
     private func runSlice() {
         guard !jobs.isEmpty else { return }
+        let clock = SystemClock()
+        let started = clock.now
+        defer {
+            // Aim at the budget whatever the disk and CPU: scale by how far this slice was from it.
+            let took = clock.now.since(started).seconds
+            let scale = min(1.25, max(0.25, sliceBudget.seconds / max(took, 1e-6)))
+            sliceRows = min(max(Int(Double(sliceRows) * scale), 50), 5_000)
+        }
         do throws(DirectoryError) {
-            if try step(&jobs[0]) { jobs.removeFirst() }
+            if try step(&jobs[0], limit: sliceRows) { jobs.removeFirst() }
         } catch {
             logger.error("held sync answer slice failed", metadata: ["error": "\(error)"])
             if case .load(let id, _) = jobs[0] {
@@ -222,23 +232,23 @@ final class HeldRuns {
     }
 
     /// One slice of `job`; true when the job is done.
-    private func step(_ job: inout Job) throws(DirectoryError) -> Bool {
+    private func step(_ job: inout Job, limit: Int) throws(DirectoryError) -> Bool {
         switch job {
         case .write(let id, let from):
             // Dropped meanwhile: its drop job removes what was written.
             guard let answer = answers[id] else { return true }
-            let end = min(from + sliceRows, answer.count)
+            let end = min(from + limit, answer.count)
             try store.writeHeld(id, answer, from..<end, complete: end == answer.count)
             job = .write(id, from: end)
             return end == answer.count
         case .drop(let id):
-            return try store.dropHeldSlice(id, limit: sliceRows)
+            return try store.dropHeldSlice(id, limit: limit)
         case .load(let id, let loaded):
             guard loading[id] != nil else { return true }
-            let read = try store.readHeld(id, from: loaded.next, limit: sliceRows, into: loaded)
+            let read = try store.readHeld(id, from: loaded.next, limit: limit, into: loaded)
             loaded.next += read
             loading[id] = (loaded.next, loaded.header.rows)
-            guard read < sliceRows || loaded.next >= loaded.header.rows else { return false }
+            guard read < limit || loaded.next >= loaded.header.rows else { return false }
             loading[id] = nil
             answers[id] = loaded.answer
             logger.info("held sync answer read back; it can be confirmed", metadata: [
