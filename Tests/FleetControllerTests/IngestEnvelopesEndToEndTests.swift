@@ -56,6 +56,57 @@ enum GatewayMessages {
         return f.string(from: date)
     }
 
+    /// Pressac's LoRaWAN sensors through ChirpStack v4 and The Things Stack v3, as their docs
+    /// show the JSON: proto3 / TTS drop zero values, so `fCnt` / `f_cnt` (frame 0) and TTS's
+    /// `f_port` are missing. Frame 0 is still a frame: its copy is a duplicate.
+    @Test func pressacLoRaWANThroughChirpStackAndTTSWithZeroFieldsLeftOut() throws {
+        let ct = "70B3D5E75E000001"
+        let iaq = "70B3D5E75E000002"
+        let d = try DaemonHarness(people: people, extraConfig: """
+            [[sensors]]
+            dev_eui = "\(ct)"
+            vendor = "pressac"
+            model = "CTLW_3CH"
+            resource = "hq/plant/ahu-1"
+            [[sensors]]
+            dev_eui = "\(iaq)"
+            vendor = "pressac"
+            model = "SR_LIN_IAQ"
+            resource = "hq/3/3.01"
+            [[ingest.subscriptions]]
+            topic = "application/+/device/+/event/+"
+            format = "chirpstack-v4"
+            [[ingest.subscriptions]]
+            topic = "v3/+/devices/+/#"
+            format = "tts-v3"
+            """)
+        try d.start()
+        let chirpstack = #"{"deduplicationId":"3ac7e3c4-4401-4b8d-9386-a5c902f9202d","time":"2026-11-21T05:00:01.775023242+00:00","deviceInfo":{"tenantId":"t","applicationId":"17c82e96","deviceProfileName":"CT","deviceName":"ct-ahu-1","devEui":"\#(ct.lowercased())"},"devAddr":"00189440","dr":1,"fPort":60,"data":"AAAAABYEAQA=","rxInfo":[{"gatewayId":"0016c001f153a14c","rssi":-36,"snr":10.5}]}"#
+        let topic = "application/17c82e96/device/\(ct.lowercased())/event/"
+        try publish(d, topic + "up", chirpstack)
+        try publish(d, topic + "up", chirpstack)  // the same frame 0 from a second gateway
+        try publish(d, topic + "join", #"{"deviceInfo":{"devEui":"\#(ct.lowercased())"},"devAddr":"00189440"}"#)
+        let tts = #"{"end_device_ids":{"device_id":"iaq-3-01","application_ids":{"application_id":"app1"},"dev_eui":"\#(iaq)"},"received_at":"2026-11-21T05:00:02.014773143Z","uplink_message":{"frm_payload":"JiEAAA+CWgEAgCAQBCkA1Q==","rx_metadata":[{"gateway_ids":{"gateway_id":"gtw1"},"rssi":-35,"snr":5}]}}"#
+        try publish(d, "v3/app1@ttn/devices/iaq-3-01/up", tts)
+        try publish(d, "v3/app1@ttn/devices/iaq-3-01/down/sent", #"{"end_device_ids":{"device_id":"iaq-3-01"}}"#)
+
+        var air: [JSON] = []
+        #expect(waitUntil(seconds: 10) {
+            air = readings(d, "sensor=\(iaq)")
+            return air.count == 6
+        })
+        #expect(air.first { $0["kind"] == "temperature" }?["value"] == 22.5)
+        #expect(air.first { $0["kind"] == "co2" }?["value"] == 1065)
+        #expect(air.allSatisfy { abs(($0["timestamp"]?.double ?? 0) - 1_795_237_202.014773) < 0.001 })
+        let current = readings(d, "sensor=\(ct)")
+        #expect(current.count == 1)
+        #expect(current.first.map { $0["kind"] == "current" && $0["value"] == 10.46 && $0["unit"] == "A" } == true)
+        let metrics = try d.get("/metrics").text
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"duplicate\"} 1"))
+        #expect(metrics.contains("fleet_ingest_messages_total{outcome=\"dead_letter\"} 0"), "join and down/sent are not uplinks")
+        #expect(d.stop() == 0)
+    }
+
     @Test func milesightRawPressacAndIrisysToTelemetry() throws {
         let d = try DaemonHarness(people: people, extraConfig: """
             [[sensors]]
