@@ -170,7 +170,8 @@ extension SensorIngest {
     /// so proves nothing about the model on its own. Anything else stays unclaimed, with the
     /// reason kept for the discovered list: decoding by the installer's model, never a guess.
     func claimByPermit(_ uplink: Uplink, at now: Double) -> ClaimedSensor? {
-        guard let window = permitWindow, isNew(uplink.devEUI, since: window.opened) else { return nil }
+        guard let window = permitWindow else { return nil }
+        guard isNew(uplink.devEUI, since: window.opened) else { return refuseHeardBefore(uplink.devEUI) }
         let model = "\(window.vendor) \(window.model)"
         let decoder: any SensorDecoder
         do {
@@ -198,7 +199,8 @@ extension SensorIngest {
 
     /// A gateway-decoded device matches when vendor and (if the gateway says) model agree.
     func claimByPermit(_ report: DeviceMessage, at now: Double) -> ClaimedSensor? {
-        guard let window = permitWindow, isNew(report.device, since: window.opened) else { return nil }
+        guard let window = permitWindow else { return nil }
+        guard isNew(report.device, since: window.opened) else { return refuseHeardBefore(report.device) }
         guard report.vendor.lowercased() == window.vendor else {
             return refuse(report.device, "a \(report.vendor) device; the window is for \(window.vendor) \(window.model)")
         }
@@ -206,6 +208,12 @@ extension SensorIngest {
             return refuse(report.device, "the gateway says \(model); the window is for \(window.model)")
         }
         return permitClaim(report.device, window)
+    }
+
+    /// A device heard before the window opened is a neighbour's as likely as the one being
+    /// installed: the installer claims it by id.
+    private func refuseHeardBefore(_ device: String) -> ClaimedSensor? {
+        refuse(device, "first heard before the window opened; if it is the one being installed, claim it by id")
     }
 
     /// Notes why the window passed a device over; bounded, so a flood of ids cannot grow it.
