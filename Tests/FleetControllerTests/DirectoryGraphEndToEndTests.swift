@@ -254,6 +254,7 @@ final class GraphDaemon {
         t.graph.stop()
         try t.daemon.start(requireHealthy: false)
         #expect(try t.authorize("B-1001")["decision"] == "allow")
+        #expect(try t.call("GET", "/api/v1/sync/runs/\(heldID)").body["confirmable"] == true)
         let outage = try t.sync()
         #expect(outage["status"] == "failed", "\(outage)")
         let applied = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")

@@ -253,14 +253,14 @@ final class DirectoryFeature: Feature {
             do {
                 let runs = try self.cache.store.runs(limit: req.intQuery("limit", default: 50, range: 1...1000),
                                                      source: req.query["source"])
-                return .json(200, ["runs": .array(runs.map { $0.json() })])
+                return .json(200, ["runs": .array(runs.map(self.runJSON))])
             } catch { return .error(500, "store_error", "\(error)") }
         }
         r.add("GET", "/api/v1/sync/runs/{id}") { [unowned self] _, p in
             guard let id = Int64(p["id"]!), let run = try? self.cache.store.run(id: id) else {
                 return .error(404, "not_found", "no sync run \(p["id"]!)")
             }
-            return .json(200, run.json())
+            return .json(200, self.runJSON(run))
         }
         r.add("POST", "/api/v1/sync/runs/{id}/apply") { [unowned self] _, p in
             guard let id = Int64(p["id"]!) else { return .error(404, "not_found", "no sync run \(p["id"]!)") }
@@ -283,6 +283,17 @@ final class DirectoryFeature: Feature {
         }
         r.add("POST", "/api/v1/sync/pause") { [unowned self] _, _ in self.setPaused(true) }
         r.add("POST", "/api/v1/sync/resume") { [unowned self] _, _ in self.setPaused(false) }
+    }
+
+    /// A run as the API lists it; a held one says whether its answer can be confirmed now (only
+    /// the newest held answer of a source is kept, and after a restart it is read back first).
+    private func runJSON(_ run: SyncRun) -> JSON {
+        var json = run.json()
+        if run.status == .held, let id = run.id, case .object(var fields) = json {
+            fields["confirmable"] = .bool(cache.confirmableRuns.contains(id))
+            json = .object(fields)
+        }
+        return json
     }
 
     private func authorize(_ req: HTTPServerRequest) -> HTTPServerResponse {
