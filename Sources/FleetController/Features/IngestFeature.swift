@@ -182,12 +182,12 @@ final class IngestFeature: Feature {
         r.add("GET", "/api/v1/sensors") { [unowned self] _, _ in self.view { try self.ingest.sensorsJSON() } }
         r.add("POST", "/api/v1/sensors") { [unowned self] req, _ in self.claimFromAPI(req) }
         r.add("GET", "/api/v1/sensors/discovered") { [unowned self] _, _ in self.view { try self.ingest.discoveredJSON() } }
-        r.add("GET", "/api/v1/sensors/permit") { [unowned self] _, _ in .json(200, self.ingest.permitJSON()) }
-        r.add("POST", "/api/v1/sensors/permit") { [unowned self] req, _ in self.openPermit(req) }
-        r.add("DELETE", "/api/v1/sensors/permit") { [unowned self] _, _ in
         r.add("GET", "/api/v1/sensors/dead-letters") { [unowned self] req, _ in
             self.view { try self.ingest.deadLettersJSON(limit: req.intQuery("limit", default: 100, range: 1...1000)) }
         }
+        r.add("GET", "/api/v1/sensors/permit") { [unowned self] _, _ in .json(200, self.ingest.permitJSON()) }
+        r.add("POST", "/api/v1/sensors/permit") { [unowned self] req, _ in self.openPermit(req) }
+        r.add("DELETE", "/api/v1/sensors/permit") { [unowned self] _, _ in
             self.ingest.closePermit()
             return .json(200, self.ingest.permitJSON())
         }
