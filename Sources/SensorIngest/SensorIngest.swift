@@ -15,6 +15,10 @@ public final class SensorIngest {
     public static let maxPayloadBytes = 64 * 1024
     /// How much of an oversized message the dead-letter table keeps.
     static let oversizedKeptBytes = 4 * 1024
+    /// Rollup rows written per commit once due: every 5 s a flood has up to (sensors × kinds × 2)
+    /// deltas; written at once they were a commit of tens of milliseconds, in slices each commit
+    /// grows by well under a millisecond.
+    static let rollupSlice = 128
     /// Readings kept while the database refuses writes; older ones are dropped beyond this.
     static let maxPendingReadings = 100_000
     /// How often old duplicate-filter entries and dead letters are pruned.
@@ -59,10 +63,14 @@ public final class SensorIngest {
     /// Resources whose counters or PIR changed since the last announcement.
     private var occupancyTouched: Set<String> = []
     private var pending = TelemetryBatch()
+    /// Keys in the batch not yet committed (so not yet findable in the store).
     private var pendingSeen: Set<UplinkKey> = []
-    /// Keys taken but not yet handed to a batch: written with the rollups, every few seconds,
-    /// so that each device's keys share pages (a crash forgets at most those seconds' keys).
-    private var seenBuffer: [TelemetryBatch.Seen] = []
+    /// Each device's newest LoRaWAN keys: copies and retries are found here. Keys go to the store
+    /// with the readings of the same commit (appended to `seen_log`), so a stored reading's key is
+    /// never lost in a crash.
+    private var recentUplinks = RecentUplinks(maxDevices: SensorIngest.maxTrackedDevices)
+    /// Rollup deltas due for writing, a slice per commit (see ``rollupSlice``).
+    private var rollupBacklog = RollupDeltas()
     private var pendingSince: Instant?
     /// Rollup increments of stored readings not yet written (see ``flushIfDue()``).
     private var rollupDeltas = RollupDeltas()
@@ -92,6 +100,9 @@ public final class SensorIngest {
         occupancy = OccupancyTracker(dayOf: dayOf)
         do {
             highestFCnt = try store.highestFrameCounters(since: clock.unixTime - dedupeWindow)
+            for seen in try store.recentKeys(since: clock.unixTime - dedupeWindow, limit: 200_000) {
+                recentUplinks.insert(seen.key, at: seen.at)
+            }
             occupancy.restore(try store.occupancyDays())
         } catch {
             logger.warning("cannot read stored people counts; they start at zero", metadata: ["error": "\(error)"])
@@ -215,7 +226,23 @@ public final class SensorIngest {
     /// `maxPendingReadings` are dropped oldest first and counted), and the error is logged once
     /// until a flush succeeds again.
     @discardableResult
-    public func flush() -> Int { commitPending(rollupsDue: true) }
+    public func flush() -> Int { commitPending(rollupsDue: true, drain: true) }
+
+    /// WAL checkpoints run so far, and the WAL's size in frames at the last one.
+    public private(set) var checkpoints = (count: 0, lastLogFrames: 0)
+
+    /// Copies the WAL back into telemetry.sqlite in a small step, between commits (the store
+    /// turns SQLite's automatic checkpoint off, which would run inside a commit). The daemon
+    /// calls it on a short timer; a failure is logged once and the next call retries.
+    public func checkpoint() {
+        do {
+            let result = try store.checkpoint()
+            checkpoints = (checkpoints.count + 1, result.logFrames)
+        } catch {
+            logOnce(key: "store|checkpoint", level: .warning, "telemetry WAL checkpoint failed; retrying: \(error)",
+                    metadata: [:])
+        }
+    }
 
     /// What the daemon calls at the end of every loop tick and on a short timer: commits once
     /// the buffer holds ``batchReadings`` readings or its oldest entry is ``batchAge`` old, so a
@@ -224,8 +251,9 @@ public final class SensorIngest {
     @discardableResult
     public func flushIfDue() -> Int {
         let now = clock.now
-        let rollupsDue = (!rollupDeltas.isEmpty || !seenBuffer.isEmpty) && now.since(lastRollupWrite) >= Self.rollupInterval
-        guard !pending.isEmpty || rollupsDue else {
+        let rollupsDue = !rollupDeltas.isEmpty && now.since(lastRollupWrite) >= Self.rollupInterval
+        // A rollup backlog rides along with commits that are due anyway (by size or age).
+        guard !pending.isEmpty || rollupsDue || !rollupBacklog.isEmpty else {
             pendingSince = nil
             return 0
         }
@@ -234,10 +262,11 @@ public final class SensorIngest {
         guard pending.readings.count >= Self.batchReadings || now.since(since) >= Self.batchAge || rollupsDue else {
             return 0
         }
-        return commitPending(rollupsDue: rollupsDue)
+        return commitPending(rollupsDue: rollupsDue, drain: false)
     }
 
-    private func commitPending(rollupsDue: Bool) -> Int {
+    /// - Parameter drain: write every rollup delta now (a reader wants them), not a slice.
+    private func commitPending(rollupsDue: Bool, drain: Bool) -> Int {
         let now = clock.unixTime
         var written = 0
         pendingSince = nil
@@ -246,16 +275,21 @@ public final class SensorIngest {
             pending.rollupsApplied = pending.readings.count
         }
         if rollupsDue {
-            pending.rollups.absorb(rollupDeltas)
+            rollupBacklog.absorb(rollupDeltas)
             rollupDeltas = RollupDeltas()
-            pending.seen += seenBuffer
-            seenBuffer.removeAll(keepingCapacity: true)
             lastRollupWrite = clock.now
+        }
+        // A failed commit keeps its slice; the backlog waits behind it.
+        if pending.rollups.isEmpty && !rollupBacklog.isEmpty {
+            pending.rollups = rollupBacklog.take(drain ? Int.max : Self.rollupSlice)
+        } else if drain {
+            pending.rollups.absorb(rollupBacklog)
+            rollupBacklog = RollupDeltas()
         }
         if !pending.isEmpty {
             deriveOccupancy(now: now)
             if pending.rollupsApplied < pending.readings.count {  // derived people counts
-                if rollupsDue {
+                if drain {
                     pending.rollups.merge(pending.readings[pending.rollupsApplied...])
                 } else {
                     rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
@@ -297,7 +331,8 @@ public final class SensorIngest {
         if now - (lastPrune ?? -.infinity) >= Self.pruneInterval {
             lastPrune = now
             do {
-                try store.pruneSeen(before: now - dedupeWindow)
+                // A full slice means more is waiting: come back in a second, not in ten minutes.
+                if try store.pruneSeen(before: now - dedupeWindow) { lastPrune = now - Self.pruneInterval + 1 }
                 try store.pruneDeadLetters(keep: Self.deadLettersKept)
             } catch {
                 logger.warning("cannot prune telemetry tables", metadata: ["error": "\(error)"])
@@ -356,7 +391,7 @@ public final class SensorIngest {
 
     /// Whether `key` was taken already; if not, it is taken now (counted when it was).
     private func isDuplicate(_ key: UplinkKey, now: Double, knownFresh: Bool = false) -> Bool {
-        var known = !knownFresh && pendingSeen.contains(key)
+        var known = !knownFresh && (pendingSeen.contains(key) || recentUplinks.contains(key, since: now - dedupeWindow))
         if !known && !knownFresh {
             do {
                 known = try store.isDuplicate(key, since: now - dedupeWindow)
@@ -370,7 +405,8 @@ public final class SensorIngest {
             return true
         }
         pendingSeen.insert(key)
-        seenBuffer.append(.init(key: key, at: now))
+        pending.seen.append(.init(key: key, at: now))
+        if key.fCnt >= 0 { recentUplinks.insert(key, at: now) }
         return false
     }
 

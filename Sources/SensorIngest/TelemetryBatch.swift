@@ -18,10 +18,52 @@ public struct UplinkKey: Hashable, Sendable {
         self.payloadHash = Int64(bitPattern: hash)
     }
 
+    /// A key as stored (the duplicate filter's log).
+    public init(devEUI: String, fCnt: Int, payloadHash: Int64) {
+        self.devEUI = devEUI
+        self.fCnt = fCnt
+        self.payloadHash = payloadHash
+    }
+
     /// A report a gateway decoded itself, keyed by what identifies its repeats (Irisys: register
     /// and time; Pressac: time and values). Frame counter -1 keeps it apart from LoRaWAN keys.
     public init(device: String, dedupeKey: String) {
         self.init(devEUI: device, fCnt: -1, payload: Array(dedupeKey.utf8))
+    }
+}
+
+/// The newest LoRaWAN keys taken per device, in memory: copies from other gateways and retries
+/// arrive within seconds, so they are found here without touching the database. Fixed size per
+/// device, so a flood does not grow it.
+struct RecentUplinks {
+    static let perDevice = 16
+
+    private struct Ring {
+        var keys: [(fCnt: Int, hash: Int64, at: Double)] = []
+        var next = 0
+    }
+
+    private var rings: [String: Ring] = [:]
+    let maxDevices: Int
+
+    init(maxDevices: Int) { self.maxDevices = maxDevices }
+
+    /// Whether `key` was taken at or after `since`.
+    func contains(_ key: UplinkKey, since: Double) -> Bool {
+        guard let ring = rings[key.devEUI] else { return false }
+        return ring.keys.contains { $0.fCnt == key.fCnt && $0.hash == key.payloadHash && $0.at >= since }
+    }
+
+    mutating func insert(_ key: UplinkKey, at time: Double) {
+        if rings[key.devEUI] == nil && rings.count >= maxDevices { rings.removeAll() }
+        var ring = rings.removeValue(forKey: key.devEUI) ?? Ring()
+        if ring.keys.count < Self.perDevice {
+            ring.keys.append((key.fCnt, key.payloadHash, time))
+        } else {
+            ring.keys[ring.next] = (key.fCnt, key.payloadHash, time)
+        }
+        ring.next = (ring.next + 1) % Self.perDevice
+        rings[key.devEUI] = ring
     }
 }
 

@@ -10,8 +10,8 @@ public final class TelemetryRetention {
         public var raw = 30 * 86_400.0
         /// Rollups are kept this long (seconds).
         public var rollups = 400 * 86_400.0
-        /// Rows deleted per slice.
-        public var slice = 2_000
+        /// Rows deleted per slice (a packed row holds an uplink's readings): ~2 ms each.
+        public var slice = 500
         /// Pause between slices while a backlog remains.
         public var busyInterval: Duration = .seconds(1)
         /// Pause once everything old is gone.

@@ -37,11 +37,28 @@ public struct Rollup: Equatable, Sendable {
 /// deltas go to the database every few seconds, so a flood costs one upsert per sensor, kind and
 /// bucket per write rather than per reading.
 public struct RollupDeltas: Sendable {
+    /// The kind as its enum: a flood merges 16 readings per uplink here, and hashing the
+    /// kind's text too made this a tenth of the ingest profile.
     struct Key: Hashable, Sendable {
-        var sensor: String
-        var kind: String
+        var sensor: SensorName
+        var kind: ReadingKind
         var bucket: Int
         var start: Double
+    }
+
+    /// A sensor id with its hash computed once per run of readings: hashing the text for each
+    /// of an uplink's 16 updates was most of the merge's time.
+    struct SensorName: Hashable, Sendable {
+        let name: String
+        let hash: Int
+
+        init(_ name: String) {
+            self.name = name
+            hash = name.hashValue
+        }
+
+        static func == (a: SensorName, b: SensorName) -> Bool { a.hash == b.hash && a.name == b.name }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     var rows: [Key: Rollup] = [:]
@@ -51,6 +68,20 @@ public struct RollupDeltas: Sendable {
     public init(_ readings: [Reading]) { merge(readings) }
 
     public var isEmpty: Bool { rows.isEmpty }
+
+    /// Rows (sensor, kind, bucket) waiting to be written.
+    public var count: Int { rows.count }
+
+    /// Removes and returns up to `limit` rows, so a flood's deltas are written a slice per commit.
+    public mutating func take(_ limit: Int) -> RollupDeltas {
+        var out = RollupDeltas()
+        guard limit < rows.count else {
+            swap(&out.rows, &rows)
+            return out
+        }
+        for key in Array(rows.keys.prefix(max(limit, 0))) { out.rows[key] = rows.removeValue(forKey: key) }
+        return out
+    }
 
     /// Adds another set of deltas (a retried batch's and the ones gathered since).
     public mutating func absorb(_ other: RollupDeltas) {
@@ -72,27 +103,35 @@ public struct RollupDeltas: Sendable {
     }
 
     public mutating func merge(_ readings: some Collection<Reading>) {
+        var name = SensorName("")
         for reading in readings {
+            if reading.sensor != name.name { name = SensorName(reading.sensor) }
             for bucket in RollupBucket.allCases {
                 let start = bucket.start(of: reading.timestamp)
-                let key = Key(sensor: reading.sensor, kind: reading.kind.rawValue, bucket: bucket.seconds, start: start)
-                if var row = rows[key] {
-                    row.count += 1
-                    row.min = Swift.min(row.min, reading.value)
-                    row.max = Swift.max(row.max, reading.value)
-                    row.sum += reading.value
-                    if reading.timestamp >= row.lastTimestamp {
-                        row.last = reading.value
-                        row.lastTimestamp = reading.timestamp
-                    }
-                    rows[key] = row
+                let key = Key(sensor: name, kind: reading.kind, bucket: bucket.seconds, start: start)
+                if let index = rows.index(forKey: key) {
+                    // In place: no copy of the row (and its strings) out of the table and back.
+                    rows.values[index].add(reading.value, at: reading.timestamp)
                 } else {
                     rows[key] = Rollup(
-                        sensor: reading.sensor, resource: reading.resource, kind: key.kind, unit: reading.unit,
+                        sensor: reading.sensor, resource: reading.resource, kind: reading.kind.rawValue, unit: reading.unit,
                         bucket: bucket, start: start, count: 1, min: reading.value, max: reading.value,
                         sum: reading.value, last: reading.value, lastTimestamp: reading.timestamp)
                 }
             }
+        }
+    }
+}
+
+extension Rollup {
+    mutating func add(_ value: Double, at timestamp: Double) {
+        count += 1
+        min = Swift.min(min, value)
+        max = Swift.max(max, value)
+        sum += value
+        if timestamp >= lastTimestamp {
+            last = value
+            lastTimestamp = timestamp
         }
     }
 }
@@ -154,15 +193,28 @@ extension TelemetryStore {
         }
     }
 
-    /// Deletes at most `limit` raw readings older than `before`; returns how many went.
+    /// Deletes raw readings older than `before`: at most `limit` packed rows (and as many v1–v3
+    /// rows); returns how many readings went.
     ///
     /// Retention runs in slices like this one so that a month's backlog after an upgrade never
-    /// holds the loop for longer than one small transaction.
+    /// holds the loop for longer than one small transaction. Both tables are deleted from their
+    /// time-ordered index's head: the pages freed are contiguous.
     public func pruneReadings(before: Double, limit: Int) throws(StoreError) -> Int {
-        try db.execute(
-            "DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)",
+        var removed = 0
+        if legacyReadings {
+            try db.execute(
+                "DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)",
+                [.real(before), .integer(Int64(limit))])
+            removed = db.changes
+            if removed < limit { legacyReadings = try db.queryOne("SELECT 1 FROM readings LIMIT 1", []) != nil }
+        }
+        for row in try db.query(
+            "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < ? ORDER BY ts LIMIT ?) RETURNING count",
             [.real(before), .integer(Int64(limit))])
-        return db.changes
+        {
+            removed += row.int(0) ?? 0
+        }
+        return removed
     }
 
     /// Deletes at most `limit` rollup rows whose bucket started before `before`.

@@ -6,16 +6,44 @@ import FleetStore
 ///
 /// Writes come in ``TelemetryBatch``es, one transaction each: the ingest façade collects a loop
 /// tick's worth of work and commits it once (perf_limits.md §4: batching ≥ 100 rows per commit
-/// reaches SQLite's per-row ceiling). Loop-bound, like its `Database`.
+/// reaches SQLite's per-row ceiling). Readings are stored packed, one `samples` row per sensor
+/// and timestamp (see `telemetry-v6` and TelemetryStore+Samples.swift). Loop-bound, like its
+/// `Database`.
 public final class TelemetryStore {
     let db: Database
+
+    /// Dictionary ids of (sensor, resource) pairs and of (kind, unit) pairs, both ways.
+    var seriesIDs: [SeriesKey: Int64] = [:]
+    var seriesByID: [Int64: SeriesKey] = [:]
+    var channelIDs: [ChannelKey: Int] = [:]
+    var channelByID: [Int: ChannelKey] = [:]
+    /// Bits of `samples.mask` that may hold each kind.
+    var kindMask: [ReadingKind: Int64] = [:]
+    /// The id the next stored reading gets.
+    var nextReadingID: Int64 = 1
+    /// Whether the v1–v3 `readings` table still holds rows (read alongside `samples`).
+    var legacyReadings = false
+    /// The newest reading of each kind per sensor (one lookup per uplink, not per reading), and
+    /// the sensors not yet written to `latest` with the first sample id that changed them since.
+    var latestReadings: [String: [Reading]] = [:]
+    var latestDirty: [String: Int64] = [:]
+    var latestThrough: Int64 = 0
+    /// Sensors whose `latest` rows are written per commit: enough to keep up with a flood over a
+    /// few seconds, few enough (an upsert of a few µs per kind) to leave the commit short.
+    static let latestSlice = 16
 
     /// Opens (or creates) the database and applies the migrations.
     public init(path: String) throws(StoreError) {
         db = try Database(path: path, migrations: Self.migrations)
-        // The (sensor, ts) index and the duplicate filter touch a page per device per commit;
-        // with SQLite's 2 MB default those pages are re-read from the file on every batch.
-        try db.execute("PRAGMA cache_size = -65536")
+        // The rollups, `latest` and the duplicate filter touch pages all over their tables; with
+        // SQLite's 2 MB default those pages are re-read from the file on every batch. Samples
+        // only append, so their pages need no cache: 16 MiB holds the rest.
+        try db.execute("PRAGMA cache_size = -16384")
+        // Checkpoints run from the ingest timer in small steps (``checkpoint()``), never inside a
+        // commit: an automatic one copies ~4 MB and syncs twice in the middle of a flush.
+        try db.setAutoCheckpoint(pages: 0)
+        try loadDictionaries()
+        try loadLatest()
     }
 
     /// Append-only: a released migration is never edited; changes go in `telemetry-v2`, ….
@@ -155,6 +183,71 @@ public final class TelemetryStore {
                 CREATE INDEX readings_by_sensor_ts ON readings (sensor, ts);
                 """),
         counterTotalsMigration,
+        Migration(
+            "telemetry-v6",
+            """
+                -- One row per uplink (per sensor and timestamp) instead of eight, with integer
+                -- dictionary ids for what used to repeat as text in every reading, and no index
+                -- keyed by sensor: readings v1–v3 put one random leaf per uplink per commit into
+                -- (sensor, ts), which capped a flood near 10k uplinks/s with commits of tens of
+                -- milliseconds. Every write here lands at the right edge of a B-tree.
+                CREATE TABLE series (
+                    id INTEGER PRIMARY KEY,
+                    sensor TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    UNIQUE (sensor, resource)
+                );
+                CREATE TABLE channels (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    UNIQUE (kind, unit)
+                );
+                -- Reading ids stay one per reading: a row holds readings id … id + count - 1, so
+                -- the export cursor and the NDJSON ids mean what they meant before. New ids start
+                -- above every id of the v1–v3 `readings` table, which stays readable (and is
+                -- pruned by retention) until its rows age out.
+                CREATE TABLE samples (
+                    id INTEGER PRIMARY KEY,
+                    series INTEGER NOT NULL,
+                    ts REAL NOT NULL,
+                    received_at REAL NOT NULL,
+                    count INTEGER NOT NULL,
+                    -- One bit per channel id (63 and above share the top bit): lets a kind filter
+                    -- skip rows inside the index without unpacking them.
+                    mask INTEGER NOT NULL,
+                    -- count × (channel id: UInt16 LE, value: Float64 LE)
+                    data BLOB NOT NULL
+                );
+                -- Time-ordered, so appends stay at the right edge; covers the sensor and kind
+                -- filters of a raw query, which scan it newest first.
+                CREATE INDEX samples_by_ts ON samples (ts, series, mask);
+
+                -- LoRaWAN keys taken, appended with the readings of the same commit. Looked up only
+                -- for a frame counter at or below the device's highest one that is not among its
+                -- newest keys kept in memory (a rejoin, or a copy arriving very late).
+                CREATE TABLE seen_log (
+                    id INTEGER PRIMARY KEY,
+                    device TEXT NOT NULL,
+                    f_cnt INTEGER NOT NULL,
+                    payload_hash INTEGER NOT NULL,
+                    seen_at REAL NOT NULL
+                );
+
+                -- The newest reading per sensor and kind, for GET /api/v1/sensors. Kept in memory
+                -- and written back a slice per commit; meta `latest_through` is the sample id up to
+                -- which this table is complete, and newer samples are replayed at start.
+                CREATE TABLE latest (
+                    sensor TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    unit TEXT NOT NULL,
+                    ts REAL NOT NULL,
+                    received_at REAL NOT NULL,
+                    PRIMARY KEY (sensor, kind)
+                ) WITHOUT ROWID;
+                """),
     ]
 
     // MARK: - Writing
@@ -162,79 +255,104 @@ public final class TelemetryStore {
     /// Writes a batch in one transaction; nothing of it is stored if any part fails.
     public func commit(_ batch: TelemetryBatch) throws(StoreError) {
         guard !batch.isEmpty else { return }
-        try inTransaction { () throws(StoreError) in
-            for reading in batch.readings {
-                try db.execute(
-                    """
-                    INSERT INTO readings (sensor, resource, kind, value, unit, ts, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .text(reading.sensor), .text(reading.resource), .text(reading.kind.rawValue),
-                        .real(reading.value), .text(reading.unit), .real(reading.timestamp), .real(reading.receivedAt),
-                    ])
+        let undo = dictionaryState
+        var rows: [PackedRow] = []
+        var progress: (written: [String], through: Int64) = ([], latestThrough)
+        do {
+            try inTransaction { () throws(StoreError) in
+                let firstNewID = nextReadingID
+                rows = try insertSamples(batch.readings)
+                progress = try writeLatestSlice(firstNewID: firstNewID)
+                try writeRollups(batch.rollups)
+                try writeSeen(batch.seen)
+                try writeSmallTables(batch)
             }
-            try writeRollups(batch.rollups)
-            for seen in batch.seen {
+        } catch {
+            restore(undo)
+            throw error
+        }
+        latestCommitted(progress)
+        latestWritten(batch: batch.readings, rows: rows)
+    }
+
+    private func writeSeen(_ seen: [TelemetryBatch.Seen]) throws(StoreError) {
+        for seen in seen {
+            if seen.key.fCnt >= 0 {
+                try db.execute(
+                    "INSERT INTO seen_log (device, f_cnt, payload_hash, seen_at) VALUES (?, ?, ?, ?)",
+                    [.text(seen.key.devEUI), .integer(Int64(seen.key.fCnt)), .integer(seen.key.payloadHash), .real(seen.at)])
+            } else {
+                // Reports a gateway decoded (Irisys, Pressac) have no frame counter to tell fresh
+                // from repeated, so each is looked up: they keep the indexed table. They come a
+                // few per device per minute, not in floods.
                 try db.execute(
                     "INSERT OR REPLACE INTO uplinks_seen (dev_eui, f_cnt, payload_hash, seen_at) VALUES (?, ?, ?, ?)",
-                    [
-                        .text(seen.key.devEUI), .integer(Int64(seen.key.fCnt)), .integer(seen.key.payloadHash),
-                        .real(seen.at),
-                    ])
-            }
-            for report in batch.presence {
-                try db.execute(
-                    """
-                    INSERT INTO presence (device, online, at, reports) VALUES (?, ?, ?, 1)
-                    ON CONFLICT (device) DO UPDATE SET online = excluded.online, at = excluded.at,
-                        reports = reports + 1
-                    WHERE excluded.at >= presence.at
-                    """,
-                    [.text(report.device), .integer(report.online ? 1 : 0), .real(report.at)])
-            }
-            for day in batch.occupancy {
-                try db.execute(
-                    """
-                    INSERT INTO occupancy (resource, day, people, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (resource) DO UPDATE SET day = excluded.day, people = excluded.people,
-                        updated_at = excluded.updated_at
-                    """,
-                    [.text(day.resource), .integer(Int64(day.day)), .integer(Int64(day.people)), .real(day.updatedAt)])
-            }
-            for letter in batch.deadLetters {
-                try db.execute(
-                    "INSERT INTO dead_letters (received_at, topic, device, reason, payload) VALUES (?, ?, ?, ?, ?)",
-                    [
-                        .real(letter.receivedAt), .text(letter.topic), .text(letter.device), .text(letter.reason),
-                        .blob(letter.payload),
-                    ])
-                try db.execute(
-                    """
-                    INSERT INTO dead_letter_counts (device, count, last_reason, last_at) VALUES (?, 1, ?, ?)
-                    ON CONFLICT (device) DO UPDATE SET count = count + 1, last_reason = excluded.last_reason,
-                        last_at = excluded.last_at
-                    """,
-                    [.text(letter.device), .text(letter.reason), .real(letter.receivedAt)])
-            }
-            for device in batch.discovered {
-                try db.execute(
-                    """
-                    INSERT INTO discovered_devices
-                        (dev_eui, first_seen, last_seen, count, last_payload, last_topic, device_name, vendor)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (dev_eui) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count,
-                        last_payload = excluded.last_payload, last_topic = excluded.last_topic,
-                        device_name = coalesce(excluded.device_name, device_name),
-                        vendor = coalesce(excluded.vendor, vendor)
-                    """,
-                    [
-                        .text(device.devEUI), .real(device.firstSeen), .real(device.lastSeen),
-                        .integer(Int64(device.count)), .blob(device.lastPayload), .text(device.lastTopic),
-                        SQLValue(device.deviceName), SQLValue(device.vendor),
-                    ])
+                    [.text(seen.key.devEUI), .integer(Int64(seen.key.fCnt)), .integer(seen.key.payloadHash), .real(seen.at)])
             }
         }
+    }
+
+    /// Presence, people counts, dead letters and discovered devices: a few rows per batch.
+    private func writeSmallTables(_ batch: TelemetryBatch) throws(StoreError) {
+        for report in batch.presence {
+            try db.execute(
+                """
+                INSERT INTO presence (device, online, at, reports) VALUES (?, ?, ?, 1)
+                ON CONFLICT (device) DO UPDATE SET online = excluded.online, at = excluded.at,
+                    reports = reports + 1
+                WHERE excluded.at >= presence.at
+                """,
+                [.text(report.device), .integer(report.online ? 1 : 0), .real(report.at)])
+        }
+        for day in batch.occupancy {
+            try db.execute(
+                """
+                INSERT INTO occupancy (resource, day, people, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (resource) DO UPDATE SET day = excluded.day, people = excluded.people,
+                    updated_at = excluded.updated_at
+                """,
+                [.text(day.resource), .integer(Int64(day.day)), .integer(Int64(day.people)), .real(day.updatedAt)])
+        }
+        for letter in batch.deadLetters {
+            try db.execute(
+                "INSERT INTO dead_letters (received_at, topic, device, reason, payload) VALUES (?, ?, ?, ?, ?)",
+                [
+                    .real(letter.receivedAt), .text(letter.topic), .text(letter.device), .text(letter.reason),
+                    .blob(letter.payload),
+                ])
+            try db.execute(
+                """
+                INSERT INTO dead_letter_counts (device, count, last_reason, last_at) VALUES (?, 1, ?, ?)
+                ON CONFLICT (device) DO UPDATE SET count = count + 1, last_reason = excluded.last_reason,
+                    last_at = excluded.last_at
+                """,
+                [.text(letter.device), .text(letter.reason), .real(letter.receivedAt)])
+        }
+        for device in batch.discovered {
+            try db.execute(
+                """
+                INSERT INTO discovered_devices
+                    (dev_eui, first_seen, last_seen, count, last_payload, last_topic, device_name, vendor)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (dev_eui) DO UPDATE SET last_seen = excluded.last_seen, count = count + excluded.count,
+                    last_payload = excluded.last_payload, last_topic = excluded.last_topic,
+                    device_name = coalesce(excluded.device_name, device_name),
+                    vendor = coalesce(excluded.vendor, vendor)
+                """,
+                [
+                    .text(device.devEUI), .real(device.firstSeen), .real(device.lastSeen),
+                    .integer(Int64(device.count)), .blob(device.lastPayload), .text(device.lastTopic),
+                    SQLValue(device.deviceName), SQLValue(device.vendor),
+                ])
+        }
+    }
+
+    /// Copies WAL frames back into the database file without waiting for anyone. The ingest
+    /// timer calls it every few hundred milliseconds, so each call copies at most a few hundred
+    /// kilobytes (a flood writes ~5 MB/s of WAL) instead of one 4 MB step inside a commit.
+    @discardableResult
+    public func checkpoint() throws(StoreError) -> Database.CheckpointResult {
+        try db.checkpoint(.passive)
     }
 
     /// `Database.transaction` rethrows untyped; every error inside is a `StoreError`.
@@ -278,9 +396,15 @@ public final class TelemetryStore {
         ]))
     }
 
-    /// Forgets uplinks seen before `time`.
-    public func pruneSeen(before time: Double) throws(StoreError) {
+    /// Forgets uplinks seen before `time`, at most `limit` log rows per call (the log is in
+    /// arrival order, so the oldest rows are at its head); true when that limit was reached.
+    @discardableResult
+    public func pruneSeen(before time: Double, limit: Int = 20_000) throws(StoreError) -> Bool {
         try db.execute("DELETE FROM uplinks_seen WHERE seen_at < ?", [.real(time)])
+        try db.execute(
+            "DELETE FROM seen_log WHERE id IN (SELECT id FROM seen_log WHERE seen_at < ? ORDER BY id LIMIT ?)",
+            [.real(time), .integer(Int64(max(limit, 0)))])
+        return db.changes >= limit
     }
 
     /// Keeps only the newest `keep` dead letters (their per-device counts stay).

@@ -59,6 +59,9 @@ final class IngestFeature: Feature {
         _ = context.reactor.onTickEnd { [unowned self] in self.ingest.flushIfDue() }
         // A quiet loop has no further ticks to end: the timer commits the last small batch.
         _ = context.reactor.every(.milliseconds(25)) { [unowned self] in self.ingest.flushIfDue() }
+        // telemetry.sqlite checkpoints here, between commits, in steps of at most ~1 MB of WAL
+        // during a flood (about 2 ms each) rather than 4 MB inside a commit.
+        _ = context.reactor.every(.milliseconds(200)) { [unowned self] in self.ingest.checkpoint() }
         ingest.onCommitted = { [unowned self] readings in
             if self.config.ingest.publishTelemetry { self.publish(readings) }
             self.exporter?.kick()
@@ -292,6 +295,9 @@ final class IngestFeature: Feature {
             ("{outcome=\"oversized\"}", Double(c.oversized)), ("{outcome=\"presence\"}", Double(c.presence)),
         ])
         m.counter("fleet_ingest_readings_stored_total", "Readings written to telemetry.sqlite.", Double(c.stored))
+        m.counter("fleet_ingest_wal_checkpoints_total", "WAL checkpoints of telemetry.sqlite.", Double(ingest.checkpoints.count))
+        m.gauge("fleet_ingest_wal_frames", "Frames in the telemetry WAL at the last checkpoint.",
+                Double(ingest.checkpoints.lastLogFrames))
         m.counter("fleet_ingest_permit_claims_total", "Sensors claimed by a claim window.", Double(c.permitClaims))
         m.counter("fleet_ingest_retention_deleted_total", "Rows removed by retention.", Double(retention.removed))
         m.counter("fleet_telemetry_publish_dropped_total", "Telemetry messages the MQTT client refused.", Double(publishDropped))

@@ -1,0 +1,63 @@
+import CFleetShims
+
+/// WAL checkpoint control for a writer that must not stall its loop.
+///
+/// By default SQLite checkpoints inside the `COMMIT` that pushes the WAL past 1,000 pages: that
+/// one commit then copies ~4 MB back into the database file and syncs it twice, tens of
+/// milliseconds on the loop thread (perf_limits.md §4: commit p99 7–10 ms at 1,000 rows per
+/// commit is the checkpoint). A busy writer turns that off with ``setAutoCheckpoint(pages:)`` and
+/// calls ``checkpoint(_:)`` itself, often and between commits, so each one copies little.
+extension Database {
+    /// What a checkpoint may do to other connections (`sqlite3_wal_checkpoint_v2`).
+    public enum CheckpointMode: Sendable {
+        /// Copies what no reader still needs; never waits for a lock.
+        case passive
+        /// Also empties the WAL file's tail once everything is copied (waits for readers).
+        case truncate
+
+        var code: Int32 { self == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_TRUNCATE }
+    }
+
+    /// The outcome of one checkpoint, in WAL frames (one page each).
+    public struct CheckpointResult: Equatable, Sendable {
+        /// Frames in the WAL when the checkpoint ran.
+        public var logFrames: Int
+        /// Frames copied into the database file so far (the WAL restarts once all are copied).
+        public var checkpointedFrames: Int
+
+        public init(logFrames: Int, checkpointedFrames: Int) {
+            self.logFrames = logFrames
+            self.checkpointedFrames = checkpointedFrames
+        }
+    }
+
+    /// Checkpoints after a commit once the WAL holds `pages` frames; 0 turns that off, so the
+    /// owner must call ``checkpoint(_:)`` or the WAL file grows without bound.
+    public func setAutoCheckpoint(pages: Int) throws(StoreError) {
+        let sql = "PRAGMA wal_autocheckpoint = \(max(pages, 0))"
+        _ = try queryOne(sql)
+    }
+
+    /// The current `wal_autocheckpoint` setting in pages.
+    public func autoCheckpointPages() throws(StoreError) -> Int {
+        try queryOne("PRAGMA wal_autocheckpoint")?.int(0) ?? 0
+    }
+
+    /// Runs a checkpoint of the main database now. In-memory databases answer (-1, -1) from
+    /// SQLite; they are reported as (0, 0).
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode = .passive) throws(StoreError) -> CheckpointResult {
+        guard let handle else {
+            throw StoreError(resultCode: SQLITE_MISUSE, message: "database is closed", operation: "checkpoint", path: path)
+        }
+        var log: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(handle, "main", mode.code, &log, &copied)
+        // BUSY means a reader or writer held what a stronger mode needed: some frames were still
+        // copied, and the next checkpoint continues. Not a failure for a periodic checkpoint.
+        guard code == SQLITE_OK || code == SQLITE_BUSY else {
+            throw StoreError.current(handle, operation: "checkpoint", path: path)
+        }
+        return CheckpointResult(logFrames: max(Int(log), 0), checkpointedFrames: max(Int(copied), 0))
+    }
+}
