@@ -80,7 +80,15 @@ struct SensorsCommand: ParsableCommand {
 
     struct Permit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Claim new devices of one model to a resource as they appear, for a while (at most 900 s).")
+            abstract: "Claim new devices of one model to a resource as they appear, for a while (at most 900 s).",
+            discussion: """
+                A LoRaWAN device first heard while the window is open is claimed when its uplink decodes \
+                with --model without error or warning and carries a measurement (a join's basic-info frame \
+                counts only when the network server's device name names the model). Pressac and Irisys \
+                devices are claimed when the vendor (and the model the gateway reports) match. Devices \
+                passed over stay in `sensors discovered` with the reason; devices heard before the \
+                window opened are never claimed by it. The window does not survive a restart.
+                """)
         @OptionGroup var daemon: DaemonOptions
         @Option var seconds: Int = 180
         @Option var vendor: String = "milesight"
