@@ -200,6 +200,11 @@ extension TelemetryStore {
     /// holds the loop for longer than one small transaction. Both tables are deleted from their
     /// time-ordered index's head: the pages freed are contiguous.
     public func pruneReadings(before: Double, limit: Int) throws(StoreError) -> Int {
+        // SQLite hands out max(id) + 1: once retention empties both tables, ids would start over
+        // and an export sink would take new readings for ones it already has.
+        try db.execute(
+            "INSERT INTO meta (key, value) VALUES ('reading_id_floor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [.text(String(nextReadingID - 1))])
         var removed = 0
         if legacyReadings {
             try db.execute(

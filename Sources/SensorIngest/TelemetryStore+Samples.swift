@@ -116,7 +116,10 @@ extension TelemetryStore {
         let lastSample = try db.queryOne("SELECT id + count FROM samples ORDER BY id DESC LIMIT 1", [])?.int64(0) ?? 1
         let lastLegacy = try db.queryOne("SELECT max(id) FROM readings", [])?.int64(0) ?? 0
         let lastExported = try db.queryOne("SELECT max(last_id) FROM export_cursor", [])?.int64(0) ?? 0
-        nextReadingID = max(lastSample, lastLegacy + 1, lastExported + 1)
+        // Retention records the highest id it ever deleted: the table alone forgets it.
+        let floor = try db.queryOne("SELECT value FROM meta WHERE key = 'reading_id_floor'", [])?.text(0)
+            .flatMap { Int64($0) } ?? 0
+        nextReadingID = max(lastSample, lastLegacy + 1, lastExported + 1, floor + 1)
     }
 
     func rebuildKindMask() {

@@ -1,0 +1,41 @@
+import FleetTestSupport
+import Testing
+
+@testable import FleetStore
+
+/// WAL checkpoint control: a busy writer turns SQLite's automatic checkpoint off and runs small
+/// ones itself between commits.
+@Suite struct CheckpointTests {
+    let directory = TemporaryDirectory()
+
+    @Test func withAutomaticCheckpointsOffTheOwnerCopiesTheWALBack() throws {
+        let db = try Database(path: directory.file("wal.sqlite"), migrations: [Migration("t-v1", "CREATE TABLE t (x BLOB);")])
+        #expect(try db.autoCheckpointPages() == 1000)  // SQLite's default
+        try db.setAutoCheckpoint(pages: 0)
+        #expect(try db.autoCheckpointPages() == 0)
+        // Over 1,000 pages in one commit: SQLite alone would have checkpointed inside it.
+        try db.transaction {
+            for _ in 0..<1_200 { try db.execute("INSERT INTO t VALUES (?)", [.blob(Array(repeating: 7, count: 4_000))]) }
+        }
+        let result = try db.checkpoint(.passive)
+        #expect(result.logFrames >= 1_200)
+        #expect(result.checkpointedFrames == result.logFrames)
+        // Everything copied: the next commit starts the WAL over, so it holds only that commit.
+        try db.execute("INSERT INTO t VALUES (?)", [.blob([1])])
+        let next = try db.checkpoint(.truncate)
+        #expect(next.logFrames < 10)
+        #expect(try db.queryOne("SELECT count(*) FROM t")?.int(0) == 1_201)
+    }
+
+    @Test func anInMemoryDatabaseHasNothingToCopy() throws {
+        let db = try Database(path: ":memory:", migrations: [])
+        #expect(try db.checkpoint() == Database.CheckpointResult(logFrames: 0, checkpointedFrames: 0))
+    }
+
+    @Test func aClosedDatabaseSaysSo() throws {
+        let db = try Database(path: directory.file("closed.sqlite"), migrations: [])
+        db.close()
+        let error = #expect(throws: StoreError.self) { try db.checkpoint() }
+        #expect(error?.operation == "checkpoint")
+    }
+}
