@@ -147,11 +147,13 @@ extension Reactor {
     /// Runs `body` on the next pass of the loop, never in this one: a timer scheduled from a timer
     /// would run in the same pass (the loop runs every due timer), which is what slicing must avoid.
     /// `gap` leaves the loop that much idle time first (for other requests) when it is not zero.
-    func nextTick(after gap: Duration = .zero, _ body: @escaping () -> Void) {
+    func nextTick(
+        after gap: Duration = .zero, file: StaticString = #fileID, line: UInt = #line, _ body: @escaping () -> Void
+    ) {
         var hook: UInt64 = 0
-        hook = onTickEnd { [unowned self] in
+        hook = onTickEnd(file: file, line: line) { [unowned self] in
             self.removeTickHook(hook)
-            self.schedule(after: gap, body)
+            self.schedule(after: gap, file: file, line: line, body)
         }
     }
 }

@@ -20,10 +20,16 @@ public final class Reactor {
     public private(set) var lag = LagStats()
     /// How long one tick's work took (dispatch + timers + hooks); a loop stall shows up here.
     public private(set) var tickDuration = LagStats()
+    /// Callbacks that ran longer than `slowCallbacks.thresholdNanoseconds` (2 ms unless changed),
+    /// by the call site that registered them: what made the loop late, named.
+    public var slowCallbacks = SlowCallbacks()
+    /// Called on the loop after each slow callback (to log it); nil by default.
+    public var onSlowCallback: ((_ site: CallSite, _ took: Duration) -> Void)?
 
     private struct Registration {
         var id: RegistrationID
         var interest: Interest
+        var site: CallSite
         var handler: (Readiness) -> Void
     }
 
@@ -33,7 +39,7 @@ public final class Reactor {
     private var signalFD: CInt = -1
     private var signalHandlers: [CInt: () -> Void] = [:]
     private var wakeHandlers: [() -> Void] = []
-    private var tickHooks: [(id: UInt64, body: () -> Void)] = []
+    private var tickHooks: [(id: UInt64, site: CallSite, body: () -> Void)] = []
     private var nextHookID: UInt64 = 1
     private var registrations: [CInt: Registration] = [:]
     private var nextGeneration: UInt32 = 1
@@ -44,6 +50,8 @@ public final class Reactor {
     /// A handler may run the loop itself (a clean shutdown flushing the broker connection); such a
     /// nested tick gets its own event buffer so the outer tick's events stay intact.
     private var depth = 0
+    /// Real time even under a manual clock: slowness is about the CPU, not the schedule.
+    private let realClock = SystemClock()
     private static let eventCapacity: CInt = 128
 
     // Our own fds use generation 0 in their user data, which no registration ever gets.
@@ -76,12 +84,15 @@ public final class Reactor {
     /// Watches `fd` for `interest`; `handler` runs on the loop with what happened. The caller keeps
     /// ownership of the fd and must `deregister` before closing it.
     @discardableResult
-    public func register(fd: CInt, interest: Interest, _ handler: @escaping (Readiness) -> Void) throws(SystemError) -> RegistrationID {
+    public func register(
+        fd: CInt, interest: Interest, file: StaticString = #fileID, line: UInt = #line,
+        _ handler: @escaping (Readiness) -> Void
+    ) throws(SystemError) -> RegistrationID {
         if let old = registrations[fd] { deregister(old.id) }
         nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
         let id = RegistrationID(fd: fd, generation: nextGeneration)
         try Epoll.add(epfd, fd: fd, bits: interest.epollBits, data: id.userData)
-        registrations[fd] = Registration(id: id, interest: interest, handler: handler)
+        registrations[fd] = Registration(id: id, interest: interest, site: CallSite(file: file, line: line), handler: handler)
         return id
     }
 
@@ -110,22 +121,28 @@ public final class Reactor {
     // MARK: - Timers
 
     @discardableResult
-    public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> TimerID {
-        schedule(at: clock.now + delay, body)
+    public func schedule(
+        after delay: Duration, file: StaticString = #fileID, line: UInt = #line, _ body: @escaping () -> Void
+    ) -> TimerID {
+        schedule(at: clock.now + delay, file: file, line: line, body)
     }
 
     @discardableResult
-    public func schedule(at deadline: Instant, _ body: @escaping () -> Void) -> TimerID {
-        let id = timers.schedule(at: deadline, interval: nil, body)
+    public func schedule(
+        at deadline: Instant, file: StaticString = #fileID, line: UInt = #line, _ body: @escaping () -> Void
+    ) -> TimerID {
+        let id = timers.schedule(at: deadline, interval: nil, site: CallSite(file: file, line: line), body)
         armIfEarlier(deadline)
         return id
     }
 
     /// Runs `body` every `interval`, first after one interval.
     @discardableResult
-    public func every(_ interval: Duration, _ body: @escaping () -> Void) -> TimerID {
+    public func every(
+        _ interval: Duration, file: StaticString = #fileID, line: UInt = #line, _ body: @escaping () -> Void
+    ) -> TimerID {
         let deadline = clock.now + interval
-        let id = timers.schedule(at: deadline, interval: interval, body)
+        let id = timers.schedule(at: deadline, interval: interval, site: CallSite(file: file, line: line), body)
         armIfEarlier(deadline)
         return id
     }
@@ -175,10 +192,10 @@ public final class Reactor {
     /// Runs `body` at the end of every tick, after fd handlers and timers: the place to flush a batch
     /// gathered during the tick or to update write interest after handlers queued output.
     @discardableResult
-    public func onTickEnd(_ body: @escaping () -> Void) -> UInt64 {
+    public func onTickEnd(file: StaticString = #fileID, line: UInt = #line, _ body: @escaping () -> Void) -> UInt64 {
         let id = nextHookID
         nextHookID += 1
-        tickHooks.append((id, body))
+        tickHooks.append((id, CallSite(file: file, line: line), body))
         return id
     }
 
@@ -221,7 +238,7 @@ public final class Reactor {
         let buffer = depth == 1 ? events : UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(Self.eventCapacity))
         defer { if buffer != events { buffer.deallocate() } }
         let n = try Epoll.wait(epfd, events: buffer, capacity: Self.eventCapacity, timeoutMS: timeout)
-        let started = SystemClock().now
+        let started = realClock.now
         for i in 0..<n {
             let ev = buffer[i]
             let data = ev.data.u64
@@ -231,12 +248,31 @@ public final class Reactor {
             }
             let fd = CInt(bitPattern: UInt32(truncatingIfNeeded: data))
             guard let reg = registrations[fd], reg.id.userData == data else { continue }
-            reg.handler(Readiness(epollBits: ev.events))
+            timed(reg.site) { reg.handler(Readiness(epollBits: ev.events)) }
         }
         runDueTimers()
-        for hook in tickHooks { hook.body() }
+        for hook in tickHooks { timed(hook.site, hook.body) }
         rearm()
-        tickDuration.record(nanoseconds: SystemClock().now.since(started).nanosecondsClamped.magnitude)
+        tickDuration.record(nanoseconds: realClock.now.since(started).nanosecondsClamped.magnitude)
+    }
+
+
+    /// Runs one callback and notes it when it was slow.
+    private func timed(_ site: CallSite, _ body: () -> Void) {
+        let cpu = slowCallbacks.measuresCPU ? Self.threadCPUNanoseconds() : 0
+        let begin = realClock.now
+        body()
+        let took = realClock.now.since(begin)
+        let used = slowCallbacks.measuresCPU ? Self.threadCPUNanoseconds() &- cpu : 0
+        if slowCallbacks.record(site.description, nanoseconds: took.nanosecondsClamped.magnitude, cpuNanoseconds: used) {
+            onSlowCallback?(site, took)
+        }
+    }
+
+    private static func threadCPUNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     private func handleOwn(fd: CInt) {
@@ -256,7 +292,7 @@ public final class Reactor {
         while budget > 0, let due = timers.popDue(now: clock.now) {
             budget -= 1
             lag.record(nanoseconds: clock.now.since(due.deadline).nanosecondsClamped.magnitude)
-            due.body()
+            timed(due.site, due.body)
         }
     }
 }

@@ -14,6 +14,7 @@ struct TimerQueue {
     struct Timer {
         var deadline: Instant
         var interval: Duration?
+        var site: CallSite
         var body: () -> Void
     }
 
@@ -24,10 +25,13 @@ struct TimerQueue {
     var isEmpty: Bool { timers.isEmpty }
     var count: Int { timers.count }
 
-    mutating func schedule(at deadline: Instant, interval: Duration?, _ body: @escaping () -> Void) -> TimerID {
+    mutating func schedule(
+        at deadline: Instant, interval: Duration?, site: CallSite = CallSite(file: #fileID, line: #line),
+        _ body: @escaping () -> Void
+    ) -> TimerID {
         let id = TimerID(raw: nextID)
         nextID += 1
-        timers[id] = Timer(deadline: deadline, interval: interval, body: body)
+        timers[id] = Timer(deadline: deadline, interval: interval, site: site, body: body)
         push(Entry(deadline: deadline, id: id))
         return id
     }
@@ -48,7 +52,7 @@ struct TimerQueue {
 
     /// Removes and returns the earliest timer if it is due at `now`. Repeating timers are re-armed
     /// from their previous deadline so that a late tick does not drift the schedule.
-    mutating func popDue(now: Instant) -> (deadline: Instant, body: () -> Void)? {
+    mutating func popDue(now: Instant) -> (deadline: Instant, site: CallSite, body: () -> Void)? {
         guard let deadline = earliest(), deadline <= now, let top = heap.first, let timer = timers[top.id] else {
             return nil
         }
@@ -61,7 +65,7 @@ struct TimerQueue {
         } else {
             timers[top.id] = nil
         }
-        return (deadline, timer.body)
+        return (deadline, timer.site, timer.body)
     }
 
     private mutating func compact() {
