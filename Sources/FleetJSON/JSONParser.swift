@@ -5,14 +5,17 @@
 struct JSONParser {
     private let input: UnsafeBufferPointer<UInt8>
     private let maxDepth: Int
-    private var offset = 0
-    private var depth = 0
+    /// Where the next byte is read; `JSONReader` resumes a parser from here.
+    var offset = 0
+    var depth = 0
     /// Reused for strings with escapes, so decoding them does not allocate per string.
     private var scratch: [UInt8] = []
 
-    private init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int, offset: Int = 0, depth: Int = 0) {
         self.input = input
         self.maxDepth = maxDepth
+        self.offset = offset
+        self.depth = depth
     }
 
     /// Parses a whole document: one value, optional whitespace around it, nothing else.
@@ -35,7 +38,7 @@ struct JSONParser {
 
     // MARK: - Structure
 
-    private mutating func parseValue() throws(JSONError) -> JSON {
+    mutating func parseValue() throws(JSONError) -> JSON {
         guard offset < input.count else { throw endOfInput() }
         switch input[offset] {
         case ASCII.openBrace: return try parseObject()
@@ -93,7 +96,7 @@ struct JSONParser {
 
     /// After a container's element: true at ',' (another element follows), false at the closing
     /// byte (the container is done), an error naming `expected` otherwise.
-    private mutating func another(closedBy close: UInt8, _ expected: String) throws(JSONError) -> Bool {
+    mutating func another(closedBy close: UInt8, _ expected: String) throws(JSONError) -> Bool {
         skipWhitespace()
         guard offset < input.count else { throw endOfInput() }
         switch input[offset] {
@@ -110,12 +113,12 @@ struct JSONParser {
         }
     }
 
-    private mutating func enterContainer() throws(JSONError) {
+    mutating func enterContainer() throws(JSONError) {
         depth += 1
         if depth > maxDepth { throw JSONError(offset: offset, reason: "nesting deeper than \(maxDepth)") }
     }
 
-    private mutating func parseLiteral(_ word: StaticString) throws(JSONError) {
+    mutating func parseLiteral(_ word: StaticString) throws(JSONError) {
         let count = word.utf8CodeUnitCount
         let expected = UnsafeBufferPointer(start: word.utf8Start, count: count)
         guard offset + count <= input.count,
@@ -124,7 +127,7 @@ struct JSONParser {
         offset += count
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while offset < input.count {
             switch input[offset] {
             case ASCII.space, ASCII.tab, ASCII.lineFeed, ASCII.carriageReturn: offset += 1
@@ -133,13 +136,21 @@ struct JSONParser {
         }
     }
 
-    private func endOfInput() -> JSONError {
+    func endOfInput() -> JSONError {
         JSONError(offset: input.count, reason: "unexpected end of input")
     }
 
     // MARK: - Strings
 
-    private mutating func parseString() throws(JSONError) -> String {
+    mutating func parseString() throws(JSONError) -> String {
+        let (run, escaped) = try scanString()
+        if !escaped { return String(decoding: run, as: UTF8.self) }
+        return String(decoding: scratch, as: UTF8.self)
+    }
+
+    /// Checks the string at `offset` and moves past it without making a `String`: the bytes
+    /// between the quotes when it has no escapes, else `escaped` and the decoded bytes in `scratch`.
+    mutating func scanString() throws(JSONError) -> (run: UnsafeBufferPointer<UInt8>, escaped: Bool) {
         let quote = offset
         var index = offset + 1
         var runStart = index
@@ -165,10 +176,66 @@ struct JSONParser {
         }
         offset = index + 1
         let run = UnsafeBufferPointer(rebasing: input[runStart..<index])
-        if !escaped { return String(decoding: run, as: UTF8.self) }
+        if !escaped { return (run, false) }
         scratch.append(contentsOf: run)
-        return String(decoding: scratch, as: UTF8.self)
+        return (UnsafeBufferPointer(start: nil, count: 0), true)
     }
+
+    /// The decoded bytes of the string `scanString` just passed, wherever they are.
+    func withScanned<R>(_ scanned: (run: UnsafeBufferPointer<UInt8>, escaped: Bool), _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        scanned.escaped ? scratch.withUnsafeBufferPointer(body) : body(scanned.run)
+    }
+
+    /// Moves past one value, checking it as strictly as `parseValue` but building nothing.
+    mutating func skipValue() throws(JSONError) {
+        guard offset < input.count else { throw endOfInput() }
+        switch input[offset] {
+        case ASCII.openBrace:
+            try enterContainer()
+            offset += 1
+            skipWhitespace()
+            if offset < input.count, input[offset] == ASCII.closeBrace {
+                offset += 1
+                depth -= 1
+                return
+            }
+            while true {
+                guard offset < input.count else { throw endOfInput() }
+                guard input[offset] == ASCII.quote else { throw JSONError(offset: offset, reason: "expected string key") }
+                _ = try scanString()
+                skipWhitespace()
+                guard offset < input.count else { throw endOfInput() }
+                guard input[offset] == ASCII.colon else { throw JSONError(offset: offset, reason: "expected ':'") }
+                offset += 1
+                skipWhitespace()
+                try skipValue()
+                guard try another(closedBy: ASCII.closeBrace, "expected ',' or '}'") else { return }
+            }
+        case ASCII.openBracket:
+            try enterContainer()
+            offset += 1
+            skipWhitespace()
+            if offset < input.count, input[offset] == ASCII.closeBracket {
+                offset += 1
+                depth -= 1
+                return
+            }
+            while true {
+                try skipValue()
+                guard try another(closedBy: ASCII.closeBracket, "expected ',' or ']'") else { return }
+            }
+        case ASCII.quote: _ = try scanString()
+        case ASCII.t: try parseLiteral("true")
+        case ASCII.f: try parseLiteral("false")
+        case ASCII.n: try parseLiteral("null")
+        case ASCII.minus, ASCII.zero...ASCII.nine: _ = try parseNumber()
+        default: throw JSONError(offset: offset, reason: "expected value")
+        }
+    }
+
+    /// The byte at `offset`, or nil at the end.
+    var current: UInt8? { offset < input.count ? input[offset] : nil }
+    var inputCount: Int { input.count }
 
     /// Index of the first byte at or after `start` that is `"`, `\`, a control character or
     /// non-ASCII (or the end). Checks eight bytes per step with SWAR bit tricks; a word that
@@ -290,7 +357,7 @@ struct JSONParser {
 
     // MARK: - Numbers
 
-    private mutating func parseNumber() throws(JSONError) -> Double {
+    mutating func parseNumber() throws(JSONError) -> Double {
         let start = offset
         var index = offset
         let negative = input[index] == ASCII.minus
