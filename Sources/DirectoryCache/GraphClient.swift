@@ -111,6 +111,19 @@ final class GraphClient {
         }
     }
 
+    /// GETs a page of users and decodes only their selected fields (``GraphMemberPage``).
+    func memberPage(_ url: String, what: String, completion: @escaping (Result<GraphMemberPage, DirectoryError>) -> Void) {
+        let badgeAttribute = settings.badgeAttribute
+        get(url, what: what) { result in
+            completion(result.flatMap { response in
+                guard response.status == 200 else { return .failure(Self.failure(response, what: what)) }
+                return Result { () throws(DirectoryError) in
+                    try GraphMemberPage.decode(response.body, what: what, badgeAttribute: badgeAttribute)
+                }
+            })
+        }
+    }
+
     /// The error for a final non-200 Graph answer.
     static func failure(_ response: HTTPResponse, what: String) -> DirectoryError {
         let body = GraphErrorBody(response.body)

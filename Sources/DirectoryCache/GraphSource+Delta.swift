@@ -31,14 +31,12 @@ extension GraphSource {
         _ url: String, collected: [GraphUser], pages: Int,
         completion: @escaping (Result<DirectoryChanges, DirectoryError>) -> Void
     ) {
-        client.page(url, what: "GET users/delta") { [self] result in
+        client.memberPage(url, what: "GET users/delta") { [self] result in
             switch result {
             case .failure(let error): completion(.failure(error))
             case .success(let page):
                 var users = collected
-                for item in page.items {
-                    if let user = GraphUser.decode(item, badgeAttribute: settings.badgeAttribute) { users.append(user) }
-                }
+                users += page.users
                 if let next = page.nextLink { return walk(next, collected: users, pages: pages + 1, completion: completion) }
                 guard let delta = page.deltaLink else {
                     return completion(.failure(DirectoryError(.upstream, operation: "GET users/delta",

@@ -214,25 +214,30 @@ private final class GraphRead {
 
     private func readMembers(_ url: String, role: Role) {
         let what = "GET transitiveMembers of \"\(settings.roleGroups[role] ?? role.displayName)\""
-        source.client.page(url, what: what) { [self] result in
+        source.client.memberPage(url, what: what) { [self] result in
             switch result {
             case .failure(let error): fail(error)
             case .success(let page):
                 stats.pages += 1
-                take(page.items, role: role)
+                stats.nonUserObjects += page.skipped
+                take(page.users, role: role)
                 // The whole nextLink, never a token lifted out of it; an empty page may still have one.
-                if let next = page.nextLink { return readMembers(next, role: role) }
+                if let next = page.nextLink {
+                    // A paged group: room for a large tenant now, while the table is small, instead
+                    // of rehashing 65,536 users in one loop pass later.
+                    if users.capacity < Self.largeTenant {
+                        users.reserveCapacity(Self.largeTenant)
+                        roles.reserveCapacity(Self.largeTenant)
+                    }
+                    return readMembers(next, role: role)
+                }
                 nextGroup()
             }
         }
     }
 
-    private func take(_ items: [JSON], role: Role) {
-        for item in items {
-            guard let user = GraphUser.decode(item, badgeAttribute: settings.badgeAttribute) else {
-                stats.nonUserObjects += 1
-                continue
-            }
+    private func take(_ page: [GraphUser], role: Role) {
+        for user in page {
             if let known = users[user.id] {
                 users[user.id] = known.merged(with: user)
             } else {
@@ -251,9 +256,10 @@ private final class GraphRead {
     }
 
     private var people: [Person] = []
+    private static let largeTenant = 120_000
 
     private func convert(from start: Int) {
-        let end = min(start + 1_000, order.count)
+        let end = min(start + 250, order.count)
         for id in order[start..<end] {
             guard let user = users.removeValue(forKey: id) else { continue }
             let roles = roles.removeValue(forKey: id) ?? []
