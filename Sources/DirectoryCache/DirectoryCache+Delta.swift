@@ -26,7 +26,8 @@ extension DirectoryCache {
                     "source": "\(source.name)", "reason": "\(error.reason)",
                 ])
                 try? store.clearDeltaLink(source: source.name)
-                source.read { [self] read in completion(finishSync(run, read: read, force: force, detail: nil)) }
+                // A full read of a large tenant: applied in slices like any other full run.
+                source.read { [self] read in finishSyncStaged(run, read: read, force: force, completion: completion) }
             case .failure(let error):
                 completion(finishSync(run, read: .failure(error), force: force, detail: nil))
             case .success(let changes):

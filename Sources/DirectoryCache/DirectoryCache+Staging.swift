@@ -14,14 +14,51 @@ extension DirectoryCache {
         guard let loop, staging == nil, case .success(let snapshot) = read, snapshot.people.count >= stagingThreshold else {
             return completion(finishSync(run, read: read, force: force, detail: nil))
         }
-        let current: [User]
-        do throws(DirectoryError) { current = try store.users() } catch {
-            return completion(finishSync(run, read: .failure(error), force: force, detail: nil))
+        // The cache is read a slice per loop pass too: 100,000 rows at once take 100 ms or more.
+        readUsers(after: nil, into: UserPages(), loop: loop) { [self] read in
+            switch read {
+            case .failure(let error):
+                completion(finishSync(run, read: .failure(error), force: force, detail: nil))
+            case .success(let current):
+                plan(run, snapshot, current: current, force: force, loop: loop, completion: completion)
+            }
         }
+    }
+
+    /// The pages read so far, in one place (a captured array would be copied at every page).
+    private final class UserPages {
+        var users: [User] = []
+    }
+
+    /// Every user of the cache in id order (as ``DirectoryStore/users(source:)`` gives them), a
+    /// page per loop pass.
+    private func readUsers(
+        after id: String?, into pages: UserPages, loop: Reactor, completion: @escaping (Result<[User], DirectoryError>) -> Void
+    ) {
+        let page: [User]
+        do throws(DirectoryError) { page = try store.users(after: id, limit: Self.readPage) } catch {
+            return completion(.failure(error))
+        }
+        pages.users += page
+        guard page.count == Self.readPage, let last = page.last?.id else {
+            let users = pages.users
+            pages.users = []
+            return completion(.success(users))
+        }
+        loop.nextTick(after: sliceGap) { [self] in readUsers(after: last, into: pages, loop: loop, completion: completion) }
+    }
+
+    static let readPage = 500
+
+    private func plan(
+        _ run: SyncRun, _ snapshot: DirectorySnapshot, current: [User], force: Bool, loop: Reactor,
+        completion: @escaping (SyncRunResult) -> Void
+    ) {
+        let read = Result<DirectorySnapshot, DirectoryError>.success(snapshot)
         // Plan a slice per loop pass, then stage (or apply a small result directly).
         let builder = PlanBuilder(current: current, snapshot: snapshot, rules: rules, now: clock.unixTime, force: force)
         func plan() {
-            guard builder.step(limit: 2_000) else { return loop.nextTick(after: sliceGap, plan) }
+            guard Self.stepFor(sliceBudget, { builder.step(limit: 200) }) else { return loop.nextTick(after: sliceGap, plan) }
             let planned = builder.plan
             guard staging == nil, planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
                 return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))
@@ -29,6 +66,17 @@ extension DirectoryCache {
             stage(run, planned, meta: snapshot.deltaMeta, completion: completion)
         }
         plan()
+    }
+
+    /// Runs `step` (true when done) until it is done or `budget` of real time went by, so a slice
+    /// of planning costs about the same on a slow box as on a fast one.
+    static func stepFor(_ budget: Duration, _ step: () -> Bool) -> Bool {
+        let clock = SystemClock()
+        let end = clock.now + budget
+        while !step() {
+            if clock.now >= end { return false }
+        }
+        return true
     }
 
     /// Whether a large apply is between its first slice and its switch.
@@ -44,7 +92,7 @@ extension DirectoryCache {
         var run = started
         run.counts = plan.counts
         _ = try? store.recordRun(run)
-        let job = StagedApply(store: store, plan: plan, now: clock.unixTime, meta: meta)
+        let job = StagedApply(store: store, plan: plan, now: clock.unixTime, meta: meta, targetSlice: sliceBudget)
         staging = job
         logger.info("applying a large change set in slices", metadata: [
             "source": "\(run.source)", "changes": "\(plan.changes.count)",
@@ -66,6 +114,7 @@ extension DirectoryCache {
             do throws(DirectoryError) {
                 try job.step()
             } catch {
+                job.restoreSettings()
                 staging = nil
                 _ = try? DirectoryStore.wrap("stagedApply") { () throws(StoreError) in
                     try store.db.execute("DROP TABLE IF EXISTS \(StagedApply.next)")

@@ -33,6 +33,8 @@ public final class DirectoryCache {
     public var stagingThreshold = 5_000
     /// Idle time between two slices of a large apply, so requests queued meanwhile are served.
     public var sliceGap: Duration = .milliseconds(1)
+    /// Loop time one slice of a large plan or apply aims to take.
+    public var sliceBudget: Duration = .milliseconds(1)
     /// The large apply in progress; other writes to people wait for its switch.
     var staging: StagedApply?
     /// Decisions not yet in the audit table: on the loop they are written together every

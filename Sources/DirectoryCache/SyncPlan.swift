@@ -55,17 +55,45 @@ public struct SyncPlan: Sendable, Equatable {
     public var badgeChanges: [Change] { changes.filter { $0.before != nil && $0.before?.badge != $0.after.badge } }
 
     /// Counts for the run record and the API: `{"seen","adds","deactivations",…}`.
+    ///
+    /// One pass that copies nothing: a plan of 100,000 changes is counted on the loop, and the
+    /// filtered lists above would copy every change once per count.
     public var counts: JSON {
-        [
+        var adds = 0, deactivations = 0, reactivations = 0, roleChanges = 0, badgeChanges = 0
+        // Through the buffer, so each field is read in place instead of copying (and retaining)
+        // two users per change.
+        changes.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                guard all[i].before != nil else {
+                    adds += 1
+                    continue
+                }
+                let wasActive = all[i].before!.active, isActive = all[i].after.active
+                if wasActive && !isActive { deactivations += 1 }
+                if !wasActive && isActive { reactivations += 1 }
+                if isActive && all[i].before!.role != all[i].after.role { roleChanges += 1 }
+                if all[i].before!.badge != all[i].after.badge { badgeChanges += 1 }
+            }
+        }
+        return [
             "seen": JSON(seen),
             "active_before": JSON(activeBefore),
-            "adds": JSON(adds.count),
-            "deactivations": JSON(deactivations.count),
-            "reactivations": JSON(reactivations.count),
-            "role_changes": JSON(roleChanges.count),
-            "badge_changes": JSON(badgeChanges.count),
+            "adds": JSON(adds),
+            "deactivations": JSON(deactivations),
+            "reactivations": JSON(reactivations),
+            "role_changes": JSON(roleChanges),
+            "badge_changes": JSON(badgeChanges),
             "changes": JSON(changes.count),
         ]
+    }
+
+    /// How many active users the plan deactivates, counted without copying.
+    var deactivationCount: Int {
+        changes.withUnsafeBufferPointer { all in
+            var n = 0
+            for i in all.indices where all[i].before?.active == true && !all[i].after.active { n += 1 }
+            return n
+        }
     }
 }
 
@@ -89,31 +117,65 @@ extension SyncPlan {
 /// ``SyncPlan/make(current:snapshot:rules:now:force:)`` in resumable steps: a sync of 100,000
 /// people plans a slice per loop pass instead of stalling the loop for the whole list.
 final class PlanBuilder {
-    private let planner: Planner
+    private var planner: Planner
     private let rules: SyncRules
     private let force: Bool
     private(set) var plan: SyncPlan
     private var next = 0
+    private var listing = 0
     private var leftovers = 0
     private var state = Planner.State()
     private var finished = false
 
     init(current: [User], snapshot: DirectorySnapshot, rules: SyncRules, now: Double, force: Bool) {
-        planner = Planner(current: current, snapshot: snapshot, now: now)
+        planner = Planner(snapshot: snapshot, now: now)
+        self.current = current
         self.rules = rules
         self.force = force
-        plan = SyncPlan(source: snapshot.source, verdict: .ready, changes: [],
-            activeBefore: planner.ownUsers.values.filter(\.active).count, seen: snapshot.people.count)
+        plan = SyncPlan(source: snapshot.source, verdict: .ready, changes: [], activeBefore: 0,
+            seen: snapshot.people.count)
         if let reason = planner.refusal() {
             plan.verdict = .failed(reason: reason)
             finished = true
+        } else {
+            planner.reserve(current: current.count)
         }
     }
+
+    /// The cache as it was when planning started; indexed a step at a time, then dropped.
+    private var current: [User]
+    private var indexed = 0
+    private var indexingDone = false
 
     /// Plans up to `limit` more people; true when the plan is complete.
     func step(limit: Int) -> Bool {
         guard !finished else { return true }
+        if !indexingDone {
+            let end = limit >= current.count - indexed ? current.count : indexed + limit
+            while indexed < end {
+                planner.index(current[indexed])
+                indexed += 1
+            }
+            guard indexed == current.count else { return false }
+            indexingDone = true
+            current = []
+            var active = 0
+            for user in planner.currentOrder where user.active { active += 1 }
+            plan.activeBefore = active
+            state.reserve(planner.snapshot.people.count, matching: planner.needsListing)
+            if planner.needsListing { planner.listedExternalIDs.reserveCapacity(planner.snapshot.people.count) }
+            return false
+        }
         let people = planner.snapshot.people
+        // First the external ids the snapshot lists (for the email fallback), as many per step.
+        if listing < people.count && planner.needsListing {
+            let end = limit >= people.count - listing ? people.count : listing + limit
+            while listing < end {
+                planner.listedExternalIDs.insert(people[listing].externalID)
+                listing += 1
+            }
+            return false
+        }
         let end = limit >= people.count - next ? people.count : next + limit
         while next < end {
             if let conflict = planner.take(people[next], into: &state) {
@@ -128,7 +190,7 @@ final class PlanBuilder {
         plan.changes = state.changes
         state = Planner.State()
         finished = true
-        let deactivated = plan.deactivations.count
+        let deactivated = plan.deactivationCount
         let activeBefore = plan.activeBefore
         // The epsilon keeps "exactly at the limit" applying when the product rounds down (0.29 × 100).
         let allowed = rules.maxDeactivationShare * Double(activeBefore) + 1e-9
@@ -154,38 +216,41 @@ struct Planner {
     let snapshot: DirectorySnapshot
     let now: Double
     /// This source's users by external id.
-    let ownUsers: [String: User]
-    let ownByEmail: [String: User]
+    private(set) var ownUsers: [String: User] = [:]
+    private(set) var ownByEmail: [String: User] = [:]
     /// Other sources' users, which this run must not collide with.
-    let foreignByEmail: [String: User]
-    let foreignByBadge: [String: User]
-    let currentOrder: [User]
-    /// External ids the snapshot lists, for the email fallback match.
-    let listedExternalIDs: Set<String>
+    private(set) var foreignByEmail: [String: User] = [:]
+    private(set) var foreignByBadge: [String: User] = [:]
+    private(set) var currentOrder: [User] = []
+    /// External ids the snapshot lists, for the email fallback match; filled by ``PlanBuilder``
+    /// in steps before planning starts (only when ``needsListing``).
+    var listedExternalIDs: Set<String> = []
+    /// The email fallback can only match when this source already has people.
+    var needsListing: Bool { !ownUsers.isEmpty }
 
-    init(current: [User], snapshot: DirectorySnapshot, now: Double) {
+    /// A planner that knows no current users yet; ``index(_:)`` each one, in cache order.
+    init(snapshot: DirectorySnapshot, now: Double) {
         self.snapshot = snapshot
         self.now = now
-        var own: [String: User] = [:]
-        var ownEmail: [String: User] = [:]
-        var foreignEmail: [String: User] = [:]
-        var foreignBadge: [String: User] = [:]
-        for user in current {
-            if user.source == snapshot.source {
-                own[user.externalID] = user
-                ownEmail[user.email] = user
-            } else {
-                foreignEmail[user.email] = user
-                if let badge = user.badge { foreignBadge[badge] = user }
-            }
+    }
+
+    /// Room for `count` current users, so indexing never rehashes a large table in one step.
+    mutating func reserve(current count: Int) {
+        ownUsers.reserveCapacity(count)
+        ownByEmail.reserveCapacity(count)
+        currentOrder.reserveCapacity(count)
+    }
+
+    /// Adds one user of the cache (any source).
+    mutating func index(_ user: User) {
+        if user.source == snapshot.source {
+            ownUsers[user.externalID] = user
+            ownByEmail[user.email] = user
+            currentOrder.append(user)
+        } else {
+            foreignByEmail[user.email] = user
+            if let badge = user.badge { foreignByBadge[badge] = user }
         }
-        ownUsers = own
-        ownByEmail = ownEmail
-        foreignByEmail = foreignEmail
-        foreignByBadge = foreignBadge
-        currentOrder = current.filter { $0.source == snapshot.source }
-        // Only needed when the email fallback can match, i.e. when this source has people.
-        listedExternalIDs = own.isEmpty ? [] : Set(snapshot.people.map(\.externalID))
     }
 
     /// The reason the snapshot as a whole must not apply, if any.
@@ -210,6 +275,17 @@ struct Planner {
         var seenEmail: Set<String> = []
         var seenBadge: Set<String> = []
         var claimedBadges: Set<String> = []
+
+        /// Room for `people` up front: a set of 65,536 names growing to 131,072 rehashes every
+        /// name in one go, and all of these would grow in the same step.
+        mutating func reserve(_ people: Int, matching: Bool) {
+            changes.reserveCapacity(people)
+            seenExternal.reserveCapacity(people)
+            seenEmail.reserveCapacity(people)
+            seenBadge.reserveCapacity(people)
+            claimedBadges.reserveCapacity(people)
+            if matching { matched.reserveCapacity(people) }
+        }
     }
 
     /// Plans one person of the snapshot; the conflict that fails the run, if any.
