@@ -191,6 +191,10 @@ private let subscriptions = """
         #expect(counts.first { $0["device"] == "" }?["count"] == 2501)  // no device known: JSON, EUI, size
         #expect(counts.first { $0["device"]?.string == am307 }?["count"] == 500)  // truncated AM307 frames
         #expect(counts.first { $0["device"]?.string == am307 }?["last_reason"]?.string?.contains("AM307") == true)
+        let cli = try ChildProcess.run(DaemonHarness.binary, ["sensors", "dead-letters", "--limit", "3", "--config", d.configPath],
+                                       in: d.dir)
+        #expect(cli.status == 0, "\(cli.output)")
+        #expect((try? JSON.parse(cli.output))?["dead_letters"]?.array?.count == 3)
         let stranger = json(d, "/api/v1/sensors/discovered")?["discovered"]?.array?.first
         #expect(stranger?["dev_eui"] == "24E1240000000077")
         #expect(stranger?["reason"]?.string?.hasPrefix("not claimed") == true)
