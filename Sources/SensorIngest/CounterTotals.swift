@@ -12,13 +12,16 @@ import FleetStore
 /// - Irisys count registers are already deltas; VS340 / VS341 report a seat state, not counts.
 ///
 /// Totals win over period counts when both are known: a lost uplink loses its period counts for
-/// good, while the next total still contains them. So, per sensor and counted line:
+/// good, while the next total still contains them. Period counts still count at once, so a room
+/// shows a crossing without waiting for the next total. So, per sensor and counted line:
 /// - no earlier total (first uplink ever, after a claim, or after a gap longer than ``maxGap``):
 ///   the total becomes the baseline and nothing is derived from it — the device's lifetime count
 ///   is not people in the room now; that uplink's period counts are used as they are;
-/// - an earlier total within ``maxGap``: the difference is the uplink's `people_in` / `people_out`,
-///   and the period counts of that uplink (and of uplinks without totals in between, which the
-///   next difference contains) are dropped, so nobody is counted twice;
+/// - an uplink without totals after a total within ``maxGap``: its period counts are used and
+///   added up as already counted;
+/// - an uplink with totals after a total within ``maxGap``: its `people_in` / `people_out` are the
+///   difference minus what period counts passed on since (never below zero), and its own period
+///   counts are dropped, so nobody is counted twice and a lost period uplink is made up for;
 /// - a total lower than the last one is a wrap (u16 / u32 overflow, when the last was in the top
 ///   quarter and the new one in the bottom quarter) or else a counter restart (power cycle,
 ///   reset command), after which the new total is what the device counted since the restart;
@@ -27,7 +30,8 @@ import FleetStore
 /// Only the line whose period counts are readings is counted (VS13x: line 1, the room's door by
 /// convention, see `Milesight+VSSeries.swift`). The last totals are kept in `telemetry.sqlite`
 /// (`counter_totals`), written in the same transaction as the readings derived from them, so a
-/// restart neither repeats a difference nor loses the baseline. Pure bookkeeping.
+/// restart neither repeats a difference nor loses the baseline (nor forgets what period counts
+/// passed on since). Pure bookkeeping.
 public struct CounterTotals {
     /// Where a model's running totals are in its decoded fields.
     public struct Line: Sendable {
@@ -39,20 +43,28 @@ public struct CounterTotals {
         public var modulus: Double
     }
 
-    /// The last totals of one sensor's line, and the uplink time they came with.
+    /// The last totals of one sensor's line, the uplink time they came with, and the period
+    /// counts passed on since (which the next difference already contains).
     public struct Total: Equatable, Sendable {
         public var sensor: String
         public var line: String
         public var totalIn: Double
         public var totalOut: Double
         public var at: Double
+        public var countedIn: Double
+        public var countedOut: Double
 
-        public init(sensor: String, line: String, totalIn: Double, totalOut: Double, at: Double) {
+        public init(
+            sensor: String, line: String, totalIn: Double, totalOut: Double, at: Double, countedIn: Double = 0,
+            countedOut: Double = 0
+        ) {
             self.sensor = sensor
             self.line = line
             self.totalIn = totalIn
             self.totalOut = totalOut
             self.at = at
+            self.countedIn = countedIn
+            self.countedOut = countedOut
         }
     }
 
@@ -93,39 +105,45 @@ public struct CounterTotals {
     /// measurement time (the network's receive time).
     public mutating func apply(_ decoded: DecodedUplink, sensor: String, model: String, at time: Double) -> DecodedUplink {
         guard let lines = Self.lines[model.uppercased()] else { return decoded }
+        // One counted line per model, so the uplink's period counts are that line's.
+        let periodIn = decoded.measurements.filter { $0.kind == .peopleIn }.reduce(0) { $0 + max($1.value, 0) }
+        let periodOut = decoded.measurements.filter { $0.kind == .peopleOut }.reduce(0) { $0 + max($1.value, 0) }
         var derived: [Measurement] = []
-        var periodsCovered = false
+        var dropPeriods = false
         for line in lines {
             let key = Key(sensor: sensor, line: line.name)
             let previous = last[key]
             let fresh = previous.map { time >= $0.at && time - $0.at <= Self.maxGap } ?? false
             guard let totalIn = decoded.fields[line.totalIn]?.double, let totalOut = decoded.fields[line.totalOut]?.double
             else {
-                // The next total's difference will contain these crossings.
-                if fresh { periodsCovered = true }
+                // Counted now; the next total's difference contains them, so they are noted.
+                if fresh, var total = previous, periodIn + periodOut > 0 {
+                    total.countedIn += periodIn
+                    total.countedOut += periodOut
+                    last[key] = total
+                    changed.insert(key)
+                }
                 continue
             }
             if let previous, time < previous.at {
-                periodsCovered = true  // a replay from before the last total: already in it
+                dropPeriods = true  // a replay from before the last total: already in it
                 continue
             }
             if let previous, fresh {
-                periodsCovered = true
+                dropPeriods = true
+                let crossedIn = Self.delta(from: previous.totalIn, to: totalIn, modulus: line.modulus)
+                let crossedOut = Self.delta(from: previous.totalOut, to: totalOut, modulus: line.modulus)
                 derived += [
-                    Measurement(
-                        kind: .peopleIn, value: Self.delta(from: previous.totalIn, to: totalIn, modulus: line.modulus),
-                        unit: ReadingUnit.people),
-                    Measurement(
-                        kind: .peopleOut, value: Self.delta(from: previous.totalOut, to: totalOut, modulus: line.modulus),
-                        unit: ReadingUnit.people),
+                    Measurement(kind: .peopleIn, value: max(0, crossedIn - previous.countedIn), unit: ReadingUnit.people),
+                    Measurement(kind: .peopleOut, value: max(0, crossedOut - previous.countedOut), unit: ReadingUnit.people),
                 ]
             }
             last[key] = Total(sensor: sensor, line: line.name, totalIn: totalIn, totalOut: totalOut, at: time)
             changed.insert(key)
         }
-        guard periodsCovered || !derived.isEmpty else { return decoded }
+        guard dropPeriods || !derived.isEmpty else { return decoded }
         var out = decoded
-        if periodsCovered {
+        if dropPeriods {
             out.measurements.removeAll { $0.kind == .peopleIn || $0.kind == .peopleOut }
         }
         out.measurements += derived

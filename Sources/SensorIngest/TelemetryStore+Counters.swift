@@ -18,13 +18,30 @@ extension TelemetryStore {
             ) WITHOUT ROWID;
             """)
 
-    /// Every stored total.
+    /// The row that holds a line's period counts passed on since its last total: an in/out pair
+    /// like the total's own row, so it lives in the same table under `<line>/counted`.
+    static let countedSuffix = "/counted"
+
+    /// Every stored total, with what was counted since.
     public func counterTotals() throws(StoreError) -> [CounterTotals.Total] {
-        try db.query("SELECT sensor, line, total_in, total_out, at FROM counter_totals ORDER BY sensor, line", []).map {
-            CounterTotals.Total(
-                sensor: $0.text(0) ?? "", line: $0.text(1) ?? "", totalIn: $0.double(2) ?? 0, totalOut: $0.double(3) ?? 0,
-                at: $0.double(4) ?? 0)
+        var totals: [String: CounterTotals.Total] = [:]
+        var counted: [String: (in: Double, out: Double)] = [:]
+        for row in try db.query("SELECT sensor, line, total_in, total_out, at FROM counter_totals", []) {
+            let sensor = row.text(0) ?? ""
+            let line = row.text(1) ?? ""
+            let pair = (row.double(2) ?? 0, row.double(3) ?? 0)
+            if line.hasSuffix(Self.countedSuffix) {
+                counted[sensor + "|" + line.dropLast(Self.countedSuffix.count)] = pair
+            } else {
+                totals[sensor + "|" + line] = CounterTotals.Total(
+                    sensor: sensor, line: line, totalIn: pair.0, totalOut: pair.1, at: row.double(4) ?? 0)
+            }
         }
+        for (key, pair) in counted where totals[key] != nil {
+            totals[key]?.countedIn = pair.in
+            totals[key]?.countedOut = pair.out
+        }
+        return totals.values.sorted { ($0.sensor, $0.line) < ($1.sensor, $1.line) }
     }
 
     /// Writes `batch` and `totals` in one transaction: a difference is never stored without the
@@ -34,13 +51,18 @@ extension TelemetryStore {
         do {
             try db.transaction {
                 for total in totals {
-                    try db.execute(
-                        """
-                        INSERT INTO counter_totals (sensor, line, total_in, total_out, at) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (sensor, line) DO UPDATE SET total_in = excluded.total_in,
-                            total_out = excluded.total_out, at = excluded.at
-                        """,
-                        [.text(total.sensor), .text(total.line), .real(total.totalIn), .real(total.totalOut), .real(total.at)])
+                    for (line, pair) in [
+                        (total.line, (total.totalIn, total.totalOut)),
+                        (total.line + Self.countedSuffix, (total.countedIn, total.countedOut)),
+                    ] {
+                        try db.execute(
+                            """
+                            INSERT INTO counter_totals (sensor, line, total_in, total_out, at) VALUES (?, ?, ?, ?, ?)
+                            ON CONFLICT (sensor, line) DO UPDATE SET total_in = excluded.total_in,
+                                total_out = excluded.total_out, at = excluded.at
+                            """,
+                            [.text(total.sensor), .text(line), .real(pair.0), .real(pair.1), .real(total.at)])
+                    }
                 }
                 try commit(batch)  // nested: a savepoint inside this transaction
             }

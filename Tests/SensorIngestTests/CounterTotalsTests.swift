@@ -40,8 +40,9 @@ struct CounterStep: CustomStringConvertible, Sendable {
 
 private let t0 = 1_800_000_000.0
 
-/// Running totals become per-uplink deltas before the occupancy tracker; period counts are used
-/// only where no total covers them; restarts, wraps, gaps and replays invent no one.
+/// Running totals become per-uplink deltas before the occupancy tracker; period counts count at
+/// once and the next total adds only what they missed; restarts, wraps, gaps and replays invent
+/// no one.
 @Suite struct CounterTotalsTests {
     @Test(arguments: [
         (10.0, 15.0, 65_536.0, 5.0),
@@ -60,11 +61,23 @@ private let t0 = 1_800_000_000.0
             CounterStep(totals: (100, 90), period: (3, 1), at: t0),
             CounterStep(totals: (105, 92), period: (4, 2), at: t0 + 600),  // the total's difference wins
         ], [[3, 1], [5, 2]]),
-        ("an uplink without totals waits for the next total", "VS133", [
+        ("period counts between totals count at once; the next total adds what they missed", "VS133", [
             CounterStep(totals: (100, 90), period: nil, at: t0),
             CounterStep(totals: nil, period: (2, 1), at: t0 + 300),
-            CounterStep(totals: (103, 91), period: nil, at: t0 + 600),
-        ], [[], [], [3, 1]]),
+            CounterStep(totals: (104, 91), period: nil, at: t0 + 600),  // a lost period uplink held 2 in
+            CounterStep(totals: (105, 93), period: (1, 2), at: t0 + 900),
+        ], [[], [2, 1], [2, 0], [1, 2]]),
+        ("period counts beyond the total's difference add nothing more", "VS350", [
+            CounterStep(totals: (100, 90), period: nil, at: t0),
+            CounterStep(totals: nil, period: (5, 0), at: t0 + 300),
+            CounterStep(totals: (103, 90), period: nil, at: t0 + 600),
+        ], [[], [5, 0], [0, 0]]),
+        ("totals that come rarely lose no period counts across a long gap", "VS133", [
+            CounterStep(totals: (100, 90), period: nil, at: t0),
+            CounterStep(totals: nil, period: (2, 1), at: t0 + 3600),
+            CounterStep(totals: (150, 120), period: (3, 3), at: t0 + 7 * 3600),
+            CounterStep(totals: (151, 121), period: (1, 1), at: t0 + 7 * 3600 + 600),
+        ], [[], [2, 1], [3, 3], [1, 1]]),
         ("u16 totals wrap", "VS350", [
             CounterStep(totals: (65_530, 10), period: nil, at: t0),
             CounterStep(totals: (4, 12), period: (9, 9), at: t0 + 600),
@@ -142,16 +155,21 @@ private let t0 = 1_800_000_000.0
             #expect(ingest.occupancyState(of: "hq/2/2.10").people == nil)
             send(ingest, CounterStep(totals: (1004, 991), period: (4, 1), at: t0 + 4200), fCnt: 2)
             #expect(ingest.occupancyState(of: "hq/2/2.10").people == 3)
+            // A period report without totals counts at once and is remembered as counted.
+            send(ingest, CounterStep(totals: nil, period: (1, 0), at: t0 + 4500), fCnt: 3)
+            #expect(ingest.occupancyState(of: "hq/2/2.10").people == 4)
             #expect(try ingest.store.counterTotals() == [
-                CounterTotals.Total(sensor: counter, line: "line_1", totalIn: 1004, totalOut: 991, at: t0 + 4200)
+                CounterTotals.Total(
+                    sensor: counter, line: "line_1", totalIn: 1004, totalOut: 991, at: t0 + 4200, countedIn: 1, countedOut: 0)
             ])
         }
         let ingest = try open()
-        // After the restart: the crossings since the stored total, not a new baseline.
-        send(ingest, CounterStep(totals: (1006, 994), period: (2, 3), at: t0 + 4800), fCnt: 3)
+        // After the restart: the crossings since the stored total, less the one already counted.
+        send(ingest, CounterStep(totals: (1006, 994), period: (1, 3), at: t0 + 4800), fCnt: 4)
         #expect(ingest.occupancyState(of: "hq/2/2.10").people == 2)
         let stored = try ingest.store.series(sensor: counter, kind: .peopleIn, limit: 10).map(\.value)
-        #expect(stored == [2, 4, 0])
+        #expect(stored == [1, 1, 4, 0])
+        #expect(try ingest.store.counterTotals().first?.countedIn == 0)
         let json = ingest.occupancyJSON()
         #expect(json["resources"]?[0]?["people"] == 2)
     }
