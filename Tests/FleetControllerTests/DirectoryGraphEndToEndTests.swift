@@ -89,6 +89,12 @@ final class GraphDaemon {
         return try #require(outcome, "\(path) did not finish:\n\(daemon.log)")
     }
 
+    /// The CLI against the daemon (blocking: only for commands that need no Graph answer).
+    func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let r = try ChildProcess.run(DaemonHarness.binary, arguments + ["--config", daemon.configPath], in: daemon.dir)
+        return (r.status, r.output)
+    }
+
     /// What `/api/v1/status` says about the directory.
     func directoryStatus() throws -> JSON { try #require(call("GET", "/api/v1/status").body["directory"]) }
 
@@ -257,12 +263,15 @@ final class GraphDaemon {
         #expect(try t.call("GET", "/api/v1/sync/runs/\(heldID)").body["confirmable"] == true)
         let outage = try t.sync()
         #expect(outage["status"] == "failed", "\(outage)")
-        let applied = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")
-        #expect(applied.status == 200 && applied.body["status"] == "succeeded", "\(applied.body)")
+        let shown = try t.cli(["sync", "apply", "\(heldID)"])
+        #expect(shown.status == 3 && shown.output.contains("run \(heldID) is held"), "\(shown.output)")
+        let applied = try t.cli(["sync", "apply", "\(heldID)", "--force"])
+        #expect(applied.status == 0 && applied.output.contains("confirmed by an admin"), "\(applied.output)")
         #expect(try t.authorize("B-1001")["reason"] == "inactive")
         #expect(try t.authorize("B-2001")["role"] == "manager")  // Mia keeps Manager
         let again = try t.call("POST", "/api/v1/sync/runs/\(heldID)/apply")
         #expect(again.status == 409, "\(again.body)")
+        #expect(try t.cli(["sync", "apply", "\(heldID)", "--force"]).status != 0)
 
         // The cloud is back with the group restored.
         t.graph.groups["g-user"]?.members = ["u-bob", "u-ben", "u-mia", "u-dis"]
