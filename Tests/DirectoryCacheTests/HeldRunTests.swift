@@ -161,6 +161,47 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
         #expect(try reactor.run(until: { (try? cache.store.heldRowCount()) == 0 }, limit: .seconds(30)))
     }
 
+    @Test func aLargeConfirmationThatCannotApplyAnyMoreLeavesTheRunHeldAndTheCacheAlone() throws {
+        let dir = TemporaryDirectory("fc-held-refused")
+        let reactor = try Reactor()
+        let cache = DirectoryCache(store: try DirectoryStore(path: dir.file("directory.sqlite")), clock: reactor.clock,
+                                   logger: Logger(label: "test.held"), policy: AuthorizationPolicy())
+        cache.loop = reactor
+        cache.stagingThreshold = 5
+        cache.sliceGap = .zero
+        func sync(_ source: ListSource) throws -> SyncRunResult {
+            var result: SyncRunResult?
+            cache.sync(source: source) { result = $0 }
+            #expect(try reactor.run(until: { result != nil && !cache.isStaging }, limit: .seconds(20)))
+            return try #require(result)
+        }
+        let big = ListSource("big", ListSource.crowd(10))
+        #expect(try sync(big).status == .succeeded)
+        for i in 1...5 { big.people[i].active = false }
+        big.people.append(Person(externalID: "new", email: "new@example.com", displayName: "New", role: .user,
+                                 badge: nil, active: true))
+        let id = try #require(try sync(big).run.id)
+        // Meanwhile another source hands the newcomer's address to someone else.
+        let other = ListSource("other", [
+            Person(externalID: "boss", email: "boss@example.com", displayName: "Boss", role: .admin, badge: nil, active: true),
+            Person(externalID: "n2", email: "new@example.com", displayName: "Someone", role: .user, badge: nil, active: true),
+        ])
+        #expect(try sync(other).status == .succeeded)
+
+        var outcome: Result<SyncRunResult, DirectoryError>?
+        #expect(try cache.confirmHeld(runID: id) { outcome = $0 }?.status == .running)
+        #expect(try reactor.run(until: { outcome != nil }, limit: .seconds(20)))
+        guard case .failure(let error) = outcome else {
+            Issue.record("applied: \(String(describing: outcome))")
+            return
+        }
+        #expect(error.code == .conflict && error.reason.contains("new@example.com"), "\(error.reason)")
+        let run = try #require(try cache.store.run(id: id))
+        #expect(run.status == .held && run.reason?.contains("a confirmation failed and changed nothing") == true)
+        #expect(cache.confirmableRuns == [id])
+        #expect(try cache.store.activeCount(source: "big") == 11)
+    }
+
     @Test func aHeldDeltaIsConfirmedByIdAfterARestart() throws {
         let f = try GraphFixture()
         #expect(try f.sync().status == .succeeded)
