@@ -241,8 +241,15 @@ extension TelemetryStore {
     /// kind: a later time wins, and so does a later row at the same time.
     private func noteLatest(_ readings: some Collection<Reading>, rowID: Int64) {
         guard let sensor = readings.first?.sensor else { return }
+        // One lookup per row, changed in place through the default subscript's accessor.
+        if Self.newest(readings, into: &latestReadings[sensor, default: []]) && latestDirty[sensor] == nil {
+            latestDirty[sensor] = rowID
+        }
+    }
+
+    /// A later time wins, and so does a later row at the same time; true when anything changed.
+    private static func newest(_ readings: some Collection<Reading>, into known: inout [Reading]) -> Bool {
         var changed = false
-        var known = latestReadings.removeValue(forKey: sensor) ?? []
         for reading in readings {
             if let i = known.firstIndex(where: { $0.kind == reading.kind }) {
                 guard known[i].timestamp <= reading.timestamp else { continue }
@@ -252,8 +259,7 @@ extension TelemetryStore {
             }
             changed = true
         }
-        latestReadings[sensor] = known
-        if changed && latestDirty[sensor] == nil { latestDirty[sensor] = rowID }
+        return changed
     }
 
     /// After a successful commit: its readings update the newest per sensor and kind.
