@@ -55,15 +55,18 @@ struct RecentUplinks {
     }
 
     mutating func insert(_ key: UplinkKey, at time: Double) {
-        if rings[key.devEUI] == nil && rings.count >= maxDevices { rings.removeAll() }
-        var ring = rings.removeValue(forKey: key.devEUI) ?? Ring()
-        if ring.keys.count < Self.perDevice {
-            ring.keys.append((key.fCnt, key.payloadHash, time))
+        if rings.count >= maxDevices && rings[key.devEUI] == nil { rings.removeAll() }
+        // One lookup, changed in place through the default subscript's accessor.
+        Self.push((key.fCnt, key.payloadHash, time), into: &rings[key.devEUI, default: Ring()])
+    }
+
+    private static func push(_ entry: (fCnt: Int, hash: Int64, at: Double), into ring: inout Ring) {
+        if ring.keys.count < perDevice {
+            ring.keys.append(entry)
         } else {
-            ring.keys[ring.next] = (key.fCnt, key.payloadHash, time)
+            ring.keys[ring.next] = entry
         }
-        ring.next = (ring.next + 1) % Self.perDevice
-        rings[key.devEUI] = ring
+        ring.next = (ring.next + 1) % perDevice
     }
 }
 

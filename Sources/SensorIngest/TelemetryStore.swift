@@ -30,7 +30,7 @@ public final class TelemetryStore {
     var latestThrough: Int64 = 0
     /// Sensors whose `latest` rows are written per commit: enough to keep up with a flood over a
     /// few seconds, few enough (an upsert of a few µs per kind) to leave the commit short.
-    static let latestSlice = 16
+    static let latestSlice = 8
 
     /// Opens (or creates) the database and applies the migrations.
     public init(path: String) throws(StoreError) {
