@@ -103,8 +103,8 @@ final class HeldRuns {
         if let answer = answers[id] { return .ready(answer) }
         if let progress = loading[id] { return .loading(done: progress.done, total: progress.total) }
         if let why = ended[id] { return .gone(why) }
-        if let newer = try? store.heldHeaders().first(where: { $0.source == source && $0.runID > id && $0.state != "dropping" }) {
-            return .gone("the newer held run \(newer.runID) of \(source) replaced it")
+        if let other = try? store.heldHeaders().last(where: { $0.source == source && $0.runID != id && $0.state != "dropping" }) {
+            return .gone("the held run \(other.runID) of \(source) is the one to confirm")
         }
         return .gone("a newer run of \(source) replaced it, or the daemon stopped before it was saved")
     }
@@ -116,6 +116,19 @@ final class HeldRuns {
         switch run.status {
         case .held:
             guard let answer else { return }
+            // A delta round every few seconds reads the same held-back changes again: the first
+            // held run stays the one to confirm, so an admin's `sync apply ID` does not race it.
+            if case .delta(let new, _) = answer,
+                let (same, _) = held(source: run.source).first(where: { old, _ in
+                    if case .delta(let prior, _)? = answers[old] { prior.changes == new.changes } else { false }
+                })
+            {
+                ended[id] = "it read the same changes as the held run \(same), which stays the one to confirm"
+                var noted = run
+                noted.reason = (run.reason ?? "") + "; the same changes as held run \(same): confirm that one"
+                _ = try? store.recordRun(noted)
+                return
+            }
             for (old, _) in held(source: run.source) where old != id {
                 drop(old, because: "the newer held run \(id) of \(run.source) replaced it; check and confirm that one")
             }

@@ -84,7 +84,7 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
                 Issue.record("a replaced held run was applied")
             } catch {
                 #expect(error.code == .conflict)
-                #expect(error.reason.contains("newer held run \(second)"), "\(error.reason)")
+                #expect(error.reason.contains("held run \(second) of badges"), "\(error.reason)")
             }
         }
         #expect(try f.cache.applyHeld(runID: second).status == .succeeded)
@@ -213,6 +213,11 @@ private let onlyRoot = "email,display_name,role,badge\nroot@example.com,Root Adm
         #expect(held.status == .held)
         #expect(held.reason?.contains("sync apply --force") == true)
         #expect(f.storedDeltaLink == start)
+        // The next delta round reads the same changes: the first held run stays the one to confirm.
+        let again = try f.syncDelta()
+        #expect(again.status == .held && again.run.id != id)
+        #expect(try f.cache.store.run(id: #require(again.run.id))?.reason?.contains("the same changes as held run \(id)") == true)
+        #expect(f.cache.confirmableRuns == [id])
 
         // The same source object, a new cache on the same file: what a restarted daemon has.
         let cache = DirectoryCache(store: try DirectoryStore(path: f.dir.file("directory.sqlite")), clock: f.reactor.clock,
