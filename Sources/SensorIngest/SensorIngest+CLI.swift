@@ -6,14 +6,20 @@ extension SensorIngest {
     /// - Parameter normalized: false prints the vendor decoder's object (its field names, units
     ///   and enum strings); true prints `{"readings":[{"kind","value","unit"[,"timestamp"]}],
     ///   "warnings":[…]}` as ingest would store them.
+    /// - Parameter onWarning: receives each warning when `normalized` is false: the vendor's object
+    ///   has no place for them, and an installer should still learn that part of the payload was
+    ///   not understood.
     /// - Throws: ``DecodeError`` for an unknown vendor or model or an undecodable payload
     ///   (the CLI exits 2 with its description).
     public static func decodeForCLI(
         vendor: String, model: String, fPort: Int = Milesight.defaultFPort, payload: [UInt8], normalized: Bool,
-        registry: DecoderRegistry = .standard
+        registry: DecoderRegistry = .standard, onWarning: (String) -> Void = { _ in }
     ) throws(DecodeError) -> JSON {
         let decoded = try registry.decode(vendor: vendor, model: model, fPort: fPort, payload: payload)
-        guard normalized else { return .object(decoded.fields) }
+        guard normalized else {
+            decoded.warnings.forEach(onWarning)
+            return .object(decoded.fields)
+        }
         let readings: [JSON] = decoded.measurements.map { sample in
             var object: JSONObject = [
                 "kind": .string(sample.kind.rawValue), "value": .number(sample.value), "unit": .string(sample.unit),

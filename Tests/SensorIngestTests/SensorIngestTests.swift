@@ -213,6 +213,17 @@ import Testing
         }
     }
 
+    @Test func cliHandsWarningsOverWhenPrintingVendorFields() throws {
+        // Temperature, then a channel/type pair AM307 does not have.
+        let payload: [UInt8] = [0x03, 0x67, 0xEE, 0x00, 0x7E, 0x7E, 0x01]
+        var warnings: [String] = []
+        let vendor = try SensorIngest.decodeForCLI(
+            vendor: "milesight", model: "AM307", payload: payload, normalized: false, onWarning: { warnings.append($0) })
+        #expect(vendor.serialized() == #"{"temperature":23.8}"#)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("unknown channel") == true)
+    }
+
     @Test(arguments: [
         ("0367EE00", [0x03, 0x67, 0xEE, 0x00]),
         ("03 67 ee 00", [0x03, 0x67, 0xEE, 0x00]),

@@ -10,7 +10,8 @@ struct DecodeCommand: ParsableCommand {
         discussion: """
             A LoRaWAN payload (hex or base64) needs --model; the output uses the vendor decoder's field names and \
             units, or our readings with --normalized. For --vendor pressac or irisys a JSON gateway message is \
-            read as such (Irisys takes the counter id from --topic). Exit code 2 when the input cannot be decoded.
+            read as such (Irisys takes the counter id from --topic). Warnings (parts of the payload not \
+            understood) go to stderr, or into the output with --normalized. Exit code 2 when the input cannot be decoded.
             """)
 
     @Option(help: "milesight, pressac or irisys") var vendor: String
@@ -36,8 +37,10 @@ struct DecodeCommand: ParsableCommand {
             }
             guard let model else { return try fail("--model is required for a LoRaWAN payload") }
             guard let bytes = SensorIngest.parsePayloadArgument(payload) else { return try fail("PAYLOAD is neither hex nor base64") }
-            print(try SensorIngest.decodeForCLI(vendor: vendor, model: model, fPort: fPort, payload: bytes,
-                                                normalized: normalized).serialized())
+            let output = try SensorIngest.decodeForCLI(
+                vendor: vendor, model: model, fPort: fPort, payload: bytes, normalized: normalized,
+                onWarning: { printError("decode: warning: \($0)") })
+            print(output.serialized())
         } catch let exit as ExitCode {
             throw exit
         } catch {
