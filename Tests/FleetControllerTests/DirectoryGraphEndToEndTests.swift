@@ -288,6 +288,10 @@ final class GraphDaemon {
         #expect(heldDelta["status"] == "held" && heldDelta["counts"]?["mode"] == "delta", "\(heldDelta)")
         #expect(try t.authorize("B-1001")["decision"] == "allow")
         let deltaID = try #require(heldDelta["id"]?.int)
+        // The delta timer reads the same changes again: the first held run stays the one to confirm.
+        let heldAgain = try t.sync("&delta=1")
+        #expect(heldAgain["status"] == "held" && heldAgain["id"]?.int != deltaID, "\(heldAgain)")
+        #expect("\(try t.call("GET", "/healthz").body)".contains("sync apply \(deltaID) --force"))
         let confirmed = try t.call("POST", "/api/v1/sync/runs/\(deltaID)/apply")
         #expect(confirmed.status == 200 && confirmed.body["counts"]?["deactivations"] == 3, "\(confirmed.body)")
         #expect(try t.authorize("B-1001")["reason"] == "inactive")

@@ -360,11 +360,20 @@ final class DirectoryFeature: Feature {
         for (name, r) in lastSync.sorted(by: { $0.key < $1.key }) {
             switch r.status {
             case .failed: problems.append("directory source \(name) failing: \(r.reason ?? "unknown")")
-            case .held: problems.append("directory source \(name) held: \(r.reason ?? ""); run `fleet-controller sync apply \(r.run.id ?? 0) --force` after checking `sync plan`")
+            case .held:
+                problems.append("directory source \(name) held: \(r.reason ?? ""); run `fleet-controller sync apply \(confirmableRun(name) ?? r.run.id ?? 0) --force` after checking `sync plan`")
             default: break
             }
         }
         return problems
+    }
+
+    /// The held run of `source` whose answer can be confirmed (a delta round that read the same
+    /// changes again leaves the first one to confirm).
+    private func confirmableRun(_ source: String) -> Int64? {
+        let confirmable = cache.confirmableRuns
+        return (try? cache.store.runs(limit: 50, source: source))?
+            .first { $0.status == .held && confirmable.contains($0.id ?? -1) }?.id
     }
 
     func writeMetrics(_ m: inout MetricsWriter) {
