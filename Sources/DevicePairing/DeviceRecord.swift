@@ -51,11 +51,15 @@ public struct GatewayRecord: Sendable, Equatable {
     public var name: String
     /// The envelope format of what it publishes (milesight-gateway, chirpstack-v4, …).
     public var format: String
+    /// The zone the gateway's naive local timestamps are in (Pressac: `Europe/London`, `+01:00`);
+    /// nil when its messages carry UTC or no time.
+    public var timeZone: String?
     public var createdAt: Double
 
-    public init(name: String, format: String, createdAt: Double) {
+    public init(name: String, format: String, timeZone: String? = nil, createdAt: Double) {
         self.name = name
         self.format = format
+        self.timeZone = timeZone
         self.createdAt = createdAt
     }
 }

@@ -46,6 +46,9 @@ public final class DeviceRegistry {
                 expires_at REAL NOT NULL
             );
             """),
+        Migration("devices-v4-gateway-zone", """
+            ALTER TABLE gateways ADD COLUMN time_zone TEXT;
+            """),
     ]
 
     private static let columns = """
@@ -65,8 +68,9 @@ public final class DeviceRegistry {
                                  pairedAt: row.double(12), disabled: row.bool(13) ?? false)
             byID[d.id] = d
         }
-        for row in try db.query("SELECT name, format, created_at FROM gateways") {
-            let g = GatewayRecord(name: row.text(0) ?? "", format: row.text(1) ?? "", createdAt: row.double(2) ?? 0)
+        for row in try db.query("SELECT name, format, created_at, time_zone FROM gateways") {
+            let g = GatewayRecord(name: row.text(0) ?? "", format: row.text(1) ?? "", timeZone: row.text(3),
+                                  createdAt: row.double(2) ?? 0)
             gatewaysByName[g.name] = g
         }
     }
@@ -178,9 +182,9 @@ public final class DeviceRegistry {
 
     public func saveGateway(_ g: GatewayRecord) throws(StoreError) {
         try db.execute("""
-            INSERT INTO gateways (name, format, created_at) VALUES (?, ?, ?)
-            ON CONFLICT(name) DO UPDATE SET format = excluded.format
-            """, [.text(g.name), .text(g.format), .real(g.createdAt)])
+            INSERT INTO gateways (name, format, created_at, time_zone) VALUES (?, ?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET format = excluded.format, time_zone = excluded.time_zone
+            """, [.text(g.name), .text(g.format), .real(g.createdAt), SQLValue(g.timeZone)])
         gatewaysByName[g.name] = g
     }
 

@@ -9,8 +9,11 @@ extension PairingService {
     }
 
     /// Creates (or re-creates, with a new password) the gateway's account, then registers it.
-    /// `format` must already be checked by the caller against the ingest side's formats.
-    public func addGateway(name: String, format: String, _ done: @escaping (Result<GatewayCredentials, PairingError>) -> Void) {
+    /// `format` and `timeZone` must already be checked by the caller against the ingest side's
+    /// formats and zones.
+    public func addGateway(
+        name: String, format: String, timeZone: String? = nil,
+        _ done: @escaping (Result<GatewayCredentials, PairingError>) -> Void) {
         let op = "gateways add \(name)"
         guard isValidDeviceID(name), name.utf8.count <= 48 else {
             return done(.failure(PairingError(.invalidArgument, op, "a gateway name is 1-48 of a-z, 0-9, '-', '_', '.'", field: "name")))
@@ -21,7 +24,8 @@ extension PairingService {
         let password = randomSecret()
         dynsec.send(DynsecCommands.createGateway(name: name, password: password, prefix: prefix), operation: op) { [unowned self] result in
             let checked = self.checked(result, op, tolerate: ["Client not found", "Role not found"]).flatMap { _ -> Result<GatewayCredentials, PairingError> in
-                let g = GatewayRecord(name: name, format: format, createdAt: self.registry.gateway(name)?.createdAt ?? self.now)
+                let g = GatewayRecord(name: name, format: format, timeZone: timeZone,
+                                      createdAt: self.registry.gateway(name)?.createdAt ?? self.now)
                 do { try self.registry.saveGateway(g) } catch {
                     dynsec.send(DynsecCommands.deleteGateway(name: name), operation: "revoke gateway \(name)") { _ in }
                     return .failure(PairingError(.store, op, "\(error)"))

@@ -17,9 +17,14 @@ struct GatewaysCommand: ParsableCommand {
             abstract: "Create a gateway account that may publish only under <prefix>/ingest/NAME/; prints its credentials.")
         @OptionGroup var daemon: DaemonOptions
         @Argument var name: String
-        @Option(help: "Envelope format: milesight-gateway, …") var format: String
+        @Option(help: "Envelope format: milesight-gateway, chirpstack-v4, tts-v3, pressac or irisys.") var format: String
+        @Option(name: .customLong("time-zone"),
+                help: "Zone of the gateway's local timestamps (Pressac), e.g. Europe/London or +01:00.")
+        var timeZone: String?
         func run() throws {
-            let r = try daemon.client().callAndWait("POST", "/api/v1/gateways", body: ["name": JSON(name), "format": JSON(format)])
+            var body: JSONObject = ["name": JSON(name), "format": JSON(format)]
+            if let timeZone { body["time_zone"] = JSON(timeZone) }
+            let r = try daemon.client().callAndWait("POST", "/api/v1/gateways", body: .object(body))
             print("""
                 Gateway \(r["name"]?.string ?? name) (\(r["format"]?.string ?? format)). Set on the gateway:
                   broker:   \(r["broker"]?.string ?? "")

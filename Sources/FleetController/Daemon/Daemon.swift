@@ -64,7 +64,9 @@ final class Daemon {
             let devices = try DeviceFeature(context)
             self.devices = devices
             directory = try DirectoryFeature(context, devices: { [unowned devices] in devices.context($0) })
-            ingest = try IngestFeature(context, gatewayFormat: { [unowned devices] in devices.gatewayFormat(topic: $0) })
+            ingest = try IngestFeature(context, gateway: { [unowned devices] in
+                devices.gateway(topic: $0).map { ($0.format, $0.timeZone) }
+            })
         } catch let e as ConfigError {
             throw e
         } catch {

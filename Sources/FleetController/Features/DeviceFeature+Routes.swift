@@ -36,7 +36,8 @@ extension DeviceFeature {
 
         r.add("GET", "/api/v1/gateways") { [unowned self] _, _ in
             .json(200, ["gateways": .array(self.registry.gateways.map { g in
-                ["name": JSON(g.name), "format": JSON(g.format), "created_at": JSON(g.createdAt),
+                ["name": JSON(g.name), "format": JSON(g.format), "time_zone": g.timeZone.map(JSON.string) ?? .null,
+                 "created_at": JSON(g.createdAt),
                  "topic": JSON("\(self.context.config.broker.topicPrefix)/ingest/\(g.name)/#")]
             })])
         }
@@ -173,12 +174,18 @@ extension DeviceFeature {
             return .error(400, "bad_request",
                           "unknown format \(format); known: \(EnvelopeFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let timeZone = body["time_zone"]?.string
+        if let timeZone, LocalTimeZone(timeZone) == nil {
+            return .error(400, "bad_request",
+                          "unknown time_zone \(timeZone); give a zone name such as Europe/London or an offset such as +01:00")
+        }
         let host = context.config.broker.socket.map { "unix:\($0)" }
             ?? "\(context.config.broker.host):\(context.config.broker.port)"
         return async { done in
-            self.pairing.addGateway(name: name, format: format) { r in
+            self.pairing.addGateway(name: name, format: format, timeZone: timeZone) { r in
                 done(r.map { c in
-                    ["name": JSON(c.gateway.name), "format": JSON(c.gateway.format), "username": JSON(c.username),
+                    ["name": JSON(c.gateway.name), "format": JSON(c.gateway.format),
+                     "time_zone": c.gateway.timeZone.map(JSON.string) ?? .null, "username": JSON(c.username),
                      "password": JSON(c.password), "topic": JSON("\(c.topic)…"), "publish_under": JSON(c.topic), "broker": JSON(host)]
                 })
             }

@@ -66,12 +66,12 @@ final class DeviceFeature: Feature {
         return ctx
     }
 
-    /// For the ingest side: the envelope format of the registered gateway publishing on `topic`
+    /// For the ingest side: the registered gateway publishing on `topic`
     /// (`<prefix>/ingest/<name>/…`), nil for an unknown gateway.
-    func gatewayFormat(topic: String) -> String? {
+    func gateway(topic: String) -> GatewayRecord? {
         let levels = Topic.levels(topic), base = Topic.levels(context.config.broker.topicPrefix).count
         guard levels.count > base + 1, levels[base] == "ingest" else { return nil }
-        return registry.gateway(String(levels[base + 1]))?.format
+        return registry.gateway(String(levels[base + 1]))
     }
 
     var healthProblems: [String] {

@@ -25,16 +25,18 @@ final class IngestFeature: Feature {
     private var displays: [String: [Sensor]] = [:]
     private var displaysVersion = -1
 
-    /// The envelope format of a registered gateway, from the topic it published on
+    /// The envelope format and time zone of a registered gateway, from the topic it published on
     /// (`<prefix>/ingest/<gateway>/…`); nil for a gateway nobody registered.
-    private let gatewayFormat: (String) -> String?
+    private let gateway: (String) -> (format: String, timeZone: String?)?
+    /// Gateway zones as read once: a zone name means a tzfile, too slow to open per message.
+    private var gatewayZones: [String: LocalTimeZone] = [:]
     /// Telemetry waiting for room in the broker client's bulk window.
     private var exportQueue: [MQTTMessage] = []
     private static let exportQueueLimit = 50_000
 
-    init(_ context: FeatureContext, gatewayFormat: @escaping (String) -> String? = { _ in nil }) throws {
+    init(_ context: FeatureContext, gateway: @escaping (String) -> (format: String, timeZone: String?)? = { _ in nil }) throws {
         self.context = context
-        self.gatewayFormat = gatewayFormat
+        self.gateway = gateway
         config = context.config
         store = try TelemetryStore(path: "\(context.config.stateDir)/telemetry.sqlite")
         ingest = SensorIngest(store: store, clock: context.reactor.clock, logger: logger)
@@ -129,13 +131,22 @@ final class IngestFeature: Feature {
     /// each message is read with the format the gateway was registered with.
     private func subscribeGateways() {
         context.mqtt.subscribe("\(config.broker.topicPrefix)/ingest/+/#", qos: 1) { [unowned self] m in
-            guard let name = self.gatewayFormat(m.topic), let format = EnvelopeFormat(rawValue: name) else {
+            guard let gateway = self.gateway(m.topic), let format = EnvelopeFormat(rawValue: gateway.format) else {
                 self.ingest.rejectUnroutable(topic: m.topic, payload: m.payload, cause: "unknown-gateway",
                     reason: "no gateway is registered for \(m.topic); add it with `fleet-controller gateways add NAME --format F`")
                 return
             }
-            self.ingest.handle(topic: m.topic, payload: m.payload, format: format)
+            self.ingest.handle(topic: m.topic, payload: m.payload, format: format,
+                               options: EnvelopeOptions(localTimeZone: gateway.timeZone.flatMap(self.gatewayZone)))
         }
+    }
+
+    private func gatewayZone(_ name: String) -> LocalTimeZone? {
+        if let zone = gatewayZones[name] { return zone }
+        let zone = LocalTimeZone(name)  // checked when the gateway was added
+        if gatewayZones.count >= 64 { gatewayZones.removeAll() }
+        gatewayZones[name] = zone
+        return zone
     }
 
     // MARK: - Out
