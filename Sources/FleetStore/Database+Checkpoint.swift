@@ -6,7 +6,8 @@ import CFleetShims
 /// one commit then copies ~4 MB back into the database file and syncs it twice, tens of
 /// milliseconds on the loop thread (perf_limits.md §4: commit p99 7–10 ms at 1,000 rows per
 /// commit is the checkpoint). A busy writer turns that off with ``setAutoCheckpoint(pages:)`` and
-/// calls ``checkpoint(_:)`` itself, often and between commits, so each one copies little.
+/// calls ``checkpoint(_:)`` itself between commits, when it suits the loop (by WAL size from
+/// ``walFrames``, or when writes pause).
 extension Database {
     /// What a checkpoint may do to other connections (`sqlite3_wal_checkpoint_v2`).
     public enum CheckpointMode: Sendable {
@@ -38,6 +39,19 @@ extension Database {
         _ = try queryOne(sql)
     }
 
+    /// Keeps ``walFrames`` up to date after every commit, so the owner can checkpoint by size.
+    /// This takes SQLite's commit hook for the WAL, which is what runs the automatic checkpoint:
+    /// from here on only ``checkpoint(_:)`` copies the WAL back.
+    public func trackWALFrames() throws(StoreError) {
+        guard let handle else {
+            throw StoreError(resultCode: SQLITE_MISUSE, message: "database is closed", operation: "wal_hook", path: path)
+        }
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            Unmanaged<Database>.fromOpaque(context!).takeUnretainedValue().walFrames = Int(frames)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
     /// The current `wal_autocheckpoint` setting in pages.
     public func autoCheckpointPages() throws(StoreError) -> Int {
         try queryOne("PRAGMA wal_autocheckpoint")?.int(0) ?? 0
@@ -58,6 +72,9 @@ extension Database {
         guard code == SQLITE_OK || code == SQLITE_BUSY else {
             throw StoreError.current(handle, operation: "checkpoint", path: path)
         }
-        return CheckpointResult(logFrames: max(Int(log), 0), checkpointedFrames: max(Int(copied), 0))
+        let result = CheckpointResult(logFrames: max(Int(log), 0), checkpointedFrames: max(Int(copied), 0))
+        // All copied: the next commit starts the WAL over.
+        if result.checkpointedFrames == result.logFrames { walFrames = 0 }
+        return result
     }
 }

@@ -25,6 +25,8 @@ public final class Database {
     private(set) var handle: OpaquePointer?
     var statements: StatementCache
     private var transactionDepth = 0
+    /// Frames in the WAL after the last commit, once ``trackWALFrames()`` was called (0 before).
+    public internal(set) var walFrames = 0
 
     static let statementCacheCapacity = 64
 

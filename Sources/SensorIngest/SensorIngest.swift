@@ -231,11 +231,25 @@ public final class SensorIngest {
 
     /// WAL checkpoints run so far, and the WAL's size in frames at the last one.
     public private(set) var checkpoints = (count: 0, lastLogFrames: 0)
+    /// When the last batch was committed.
+    private var lastCommit: Instant?
+    /// A WAL this large is checkpointed even while writes go on (16 MB: every few seconds in a
+    /// flood). Each checkpoint syncs the WAL and the database file, which on this class of disk
+    /// takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one timer in
+    /// twenty late; a few long ones stay under the loop-lag p99.
+    var checkpointFrames = 4_096
+    /// A pause in writes this long lets whatever the WAL holds be copied back.
+    static let checkpointQuiet: Duration = .milliseconds(500)
 
-    /// Copies the WAL back into telemetry.sqlite in a small step, between commits (the store
-    /// turns SQLite's automatic checkpoint off, which would run inside a commit). The daemon
-    /// calls it on a short timer; a failure is logged once and the next call retries.
+    /// Copies the WAL back into telemetry.sqlite between commits (the store turns SQLite's
+    /// automatic checkpoint off, which would run inside a commit): once writes pause, or when
+    /// the WAL passed ``checkpointFrames``. The daemon calls it on a short timer; a failure is
+    /// logged once and the next call retries.
     public func checkpoint() {
+        let frames = store.walFrames
+        guard frames > 0 else { return }
+        let quiet = lastCommit.map { clock.now.since($0) >= Self.checkpointQuiet } ?? true
+        guard quiet || frames >= checkpointFrames else { return }
         do {
             let result = try store.checkpoint()
             checkpoints = (checkpoints.count + 1, result.logFrames)
@@ -301,6 +315,7 @@ public final class SensorIngest {
                 try commitCounting(pending)
                 written = pending.readings.count
                 counters.stored += written
+                lastCommit = clock.now
                 let committed = pending
                 pending = TelemetryBatch()
                 if !pendingSeen.isEmpty {

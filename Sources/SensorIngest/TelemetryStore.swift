@@ -39,9 +39,10 @@ public final class TelemetryStore {
         // SQLite's 2 MB default those pages are re-read from the file on every batch. Samples
         // only append, so their pages need no cache: 16 MiB holds the rest.
         try db.execute("PRAGMA cache_size = -16384")
-        // Checkpoints run from the ingest timer in small steps (``checkpoint()``), never inside a
-        // commit: an automatic one copies ~4 MB and syncs twice in the middle of a flush.
+        // Checkpoints run from the ingest timer (``checkpoint()``), never inside a commit: an
+        // automatic one copies ~4 MB and syncs twice in the middle of a flush.
         try db.setAutoCheckpoint(pages: 0)
+        try db.trackWALFrames()
         try loadDictionaries()
         try loadLatest()
     }
@@ -347,13 +348,14 @@ public final class TelemetryStore {
         }
     }
 
-    /// Copies WAL frames back into the database file without waiting for anyone. The ingest
-    /// timer calls it every few hundred milliseconds, so each call copies at most a few hundred
-    /// kilobytes (a flood writes ~5 MB/s of WAL) instead of one 4 MB step inside a commit.
+    /// Copies WAL frames back into the database file without waiting for anyone.
     @discardableResult
     public func checkpoint() throws(StoreError) -> Database.CheckpointResult {
         try db.checkpoint(.passive)
     }
+
+    /// Frames (pages) in the WAL after the last commit.
+    public var walFrames: Int { db.walFrames }
 
     /// `Database.transaction` rethrows untyped; every error inside is a `StoreError`.
     private func inTransaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {

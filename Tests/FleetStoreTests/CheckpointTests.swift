@@ -27,6 +27,20 @@ import Testing
         #expect(try db.queryOne("SELECT count(*) FROM t")?.int(0) == 1_201)
     }
 
+    @Test func theWALSizeIsKnownAfterEachCommit() throws {
+        let db = try Database(path: directory.file("frames.sqlite"), migrations: [Migration("t-v1", "CREATE TABLE t (x BLOB);")])
+        try db.trackWALFrames()
+        #expect(try db.autoCheckpointPages() == 0)  // the hook replaced the automatic checkpoint
+        #expect(db.walFrames == 0)
+        try db.execute("INSERT INTO t VALUES (?)", [.blob(Array(repeating: 1, count: 3 * 4_096))])
+        let afterOne = db.walFrames
+        #expect(afterOne >= 3)
+        try db.execute("INSERT INTO t VALUES (?)", [.blob([2])])
+        #expect(db.walFrames > afterOne)
+        try db.checkpoint()
+        #expect(db.walFrames == 0)
+    }
+
     @Test func anInMemoryDatabaseHasNothingToCopy() throws {
         let db = try Database(path: ":memory:", migrations: [])
         #expect(try db.checkpoint() == Database.CheckpointResult(logFrames: 0, checkpointedFrames: 0))
