@@ -59,6 +59,10 @@ extension DirectoryCache {
         let builder = PlanBuilder(current: current, snapshot: snapshot, rules: rules, now: clock.unixTime, force: force)
         func plan() {
             guard Self.stepFor(sliceBudget, { builder.step(limit: 200) }) else { return loop.nextTick(after: sliceGap, plan) }
+            func release() {
+                if !builder.release() { loop.nextTick(after: sliceGap, release) }
+            }
+            loop.nextTick(after: sliceGap, release)
             let planned = builder.plan
             guard staging == nil, planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
                 return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))

@@ -159,43 +159,50 @@ struct GraphMemberPage {
         var sawValue = false
         do throws(JSONError) {
             var reader = JSONReader(body)
-            guard reader.peek() == .object else {
-                // Not an object: let the reader say why in JSON terms, or else there is no "value".
+            if reader.peek() != .object {
+                // Not an object: the reader says why in JSON terms, or else there is no "value".
                 try reader.skipValue()
                 try reader.end()
-                throw JSONError(offset: -1, reason: "")
+            } else {
+                try readPage(&reader, into: &page, sawValue: &sawValue, badgeAttribute: badgeAttribute)
+                try reader.end()
             }
-            let fields = GraphUser.Fields(badgeAttribute)
-            try reader.beginObject()
-            while let key = try reader.nextMember(pageKeys) {
-                switch key {
-                case 0:
-                    guard reader.peek() == .array else {
-                        try reader.skipValue()
-                        sawValue = false
-                        continue
-                    }
-                    sawValue = true
-                    page.users = []
-                    page.skipped = 0
-                    page.users.reserveCapacity(1_000)
-                    try reader.beginArray()
-                    while try reader.nextElement() {
-                        if let user = try GraphUser.read(&reader, fields) { page.users.append(user) } else { page.skipped += 1 }
-                    }
-                case 1: page.nextLink = try reader.readString()
-                case 2: page.deltaLink = try reader.readString()
-                default: try reader.skipValue()
-                }
-            }
-            try reader.end()
-        } catch where error.offset >= 0 {
-            throw DirectoryError(.upstream, operation: what, reason: "the answer is not JSON (byte \(error.offset): \(error.reason))")
         } catch {
-            sawValue = false
+            throw DirectoryError(.upstream, operation: what, reason: "the answer is not JSON (byte \(error.offset): \(error.reason))")
         }
         guard sawValue else { throw DirectoryError(.upstream, operation: what, reason: "the answer has no \"value\" array") }
         return page
+    }
+}
+
+extension GraphMemberPage {
+    /// The members of the page object at `reader`; a repeated `value` counts with its last array.
+    private static func readPage(
+        _ reader: inout JSONReader, into page: inout GraphMemberPage, sawValue: inout Bool, badgeAttribute: BadgeAttribute
+    ) throws(JSONError) {
+        let fields = GraphUser.Fields(badgeAttribute)
+        try reader.beginObject()
+        while let key = try reader.nextMember(pageKeys) {
+            switch key {
+            case 0:
+                guard reader.peek() == .array else {
+                    try reader.skipValue()
+                    sawValue = false
+                    continue
+                }
+                sawValue = true
+                page.users = []
+                page.skipped = 0
+                page.users.reserveCapacity(1_000)
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    if let user = try GraphUser.read(&reader, fields) { page.users.append(user) } else { page.skipped += 1 }
+                }
+            case 1: page.nextLink = try reader.readString()
+            case 2: page.deltaLink = try reader.readString()
+            default: try reader.skipValue()
+            }
+        }
     }
 }
 

@@ -188,7 +188,8 @@ final class PlanBuilder {
         guard next == people.count else { return false }
         planner.leftovers(into: &state)
         plan.changes = state.changes
-        state = Planner.State()
+        state.changes = []
+        // The sets stay until ``release()``: freeing 100,000 names in each at once is ~10 ms.
         finished = true
         let deactivated = plan.deactivationCount
         let activeBefore = plan.activeBefore
@@ -201,6 +202,23 @@ final class PlanBuilder {
                 "\(planner.snapshot.origin) would deactivate \(deactivated) of \(activeBefore) active users (\(share) %), above the \(limit) % limit; check the source, then confirm with `sync apply --force`")
         }
         return true
+    }
+}
+
+extension PlanBuilder {
+    /// Frees one of planning's large tables; true when nothing is left. Call once per loop pass
+    /// after the plan is complete.
+    func release() -> Bool {
+        if !state.seenEmail.isEmpty { state.seenEmail = [] } else if !state.seenExternal.isEmpty {
+            state.seenExternal = []
+        } else if !state.seenBadge.isEmpty { state.seenBadge = [] } else if !state.claimedBadges.isEmpty {
+            state.claimedBadges = []
+        } else if !state.matched.isEmpty { state.matched = [] } else if !planner.listedExternalIDs.isEmpty {
+            planner.listedExternalIDs = []
+        } else {
+            return true
+        }
+        return false
     }
 }
 
