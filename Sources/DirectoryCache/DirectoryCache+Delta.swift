@@ -52,6 +52,7 @@ extension DirectoryCache {
             try settle(&run, made) { () throws(DirectoryError) in
                 try store.apply(made, at: clock.unixTime, meta: [(DirectoryStore.deltaKey(source.name), changes.deltaLink)])
             }
+            if run.status == .succeeded { upnAliases.update(source: source.name, changes: changes.changes) }
         } catch {
             failure = error
             run.status = .failed
@@ -136,7 +137,13 @@ extension DirectoryCache {
         var out = user
         let mail = (change.mail ?? nil).flatMap(Person.normalizedEmail)
         let upn = (change.userPrincipalName ?? nil).flatMap(Person.normalizedEmail)
-        if let email = mail ?? upn { out.email = email }
+        // The UPN is the address only when the change says mail is empty: a partial object that
+        // carries just a new UPN leaves the mail (and the cached address) as they were.
+        if let mail {
+            out.email = mail
+        } else if change.mail != nil, let upn {
+            out.email = upn
+        }
         if let name = (change.displayName ?? nil).map(Person.trimmed), !name.isEmpty { out.displayName = name }
         if let raw = change.badge {
             out.badge = raw.flatMap { try? Person.normalizedBadge($0).get() } ?? nil

@@ -25,6 +25,10 @@ extension DirectoryCache {
             throw DirectoryError(.conflict, reason: "run \(id) cannot be applied any more: \(reason)")
         }
         try store.apply(plan, at: clock.unixTime, meta: meta)
+        switch answer {
+        case .full(let snapshot): upnAliases.replace(with: snapshot)
+        case .delta(let changes, let label): upnAliases.update(source: label.name, changes: changes.changes)
+        }
         run.status = .succeeded
         run.reason = "confirmed by an admin after being held: " + (run.reason ?? "")
         var counts = plan.counts.object ?? JSONObject()
@@ -69,6 +73,7 @@ extension DirectoryCache {
                 record(&done)
                 heldRuns.applied(id)
                 heldRuns.record(done, holding: nil, delta: false)
+                if done.counts["slices"] != nil { upnAliases.replace(with: snapshot) }
                 logger.notice("held directory sync applied", metadata: ["source": "\(done.source)", "run": "\(id)"])
                 return completion(.success(SyncRunResult(run: done, plan: result.plan, error: nil)))
             }

@@ -20,6 +20,8 @@ public final class DirectoryCache {
     /// The answers of held runs, until confirmed or replaced; kept in `directory.sqlite` too, so
     /// `sync apply ID` still works after a restart.
     let heldRuns: HeldRuns
+    /// Sign-in names (UPNs) beside the cached addresses.
+    let upnAliases: UPNAliases
     public var policy: AuthorizationPolicy
     public var rules: SyncRules
     /// Called after a check-in was stored (the outbox sends it).
@@ -27,7 +29,10 @@ public final class DirectoryCache {
     /// The loop large applies (and large held answers) are sliced on; without it they run in one
     /// go (tools, tests).
     public var loop: Reactor? {
-        didSet { heldRuns.loop = loop }
+        didSet {
+            heldRuns.loop = loop
+            upnAliases.loop = loop
+        }
     }
     /// Plans with at least this many changes are staged in slices instead of one transaction.
     public var stagingThreshold = 5_000
@@ -54,6 +59,7 @@ public final class DirectoryCache {
         self.policy = policy
         self.rules = rules
         heldRuns = HeldRuns(store: store, logger: logger)
+        upnAliases = UPNAliases(store: store, logger: logger)
     }
 
     /// Reads back the answers of runs held before a restart (large ones in slices on the loop),
@@ -84,6 +90,9 @@ public final class DirectoryCache {
             finishSyncStaged(run, read: read, force: force) { [self] result in
                 // A large apply is switched in outside finishSync: it, too, ends stale held answers.
                 heldRuns.record(result.run, holding: nil, delta: false)
+                if result.run.status == .succeeded, result.run.counts["slices"] != nil, case .success(let snapshot) = read {
+                    upnAliases.replace(with: snapshot)
+                }
                 completion(result)
             }
         }
@@ -138,6 +147,7 @@ public final class DirectoryCache {
         if record(&run) {
             heldRuns.record(run, holding: heldSnapshot.map(HeldAnswer.full), delta: false)
         }
+        if run.status == .succeeded, case .success(let snapshot) = read { upnAliases.replace(with: snapshot) }
         log(run, detail: detail)
         return SyncRunResult(run: run, plan: plan, error: failure)
     }
@@ -219,7 +229,8 @@ public final class DirectoryCache {
     private func lookUp(_ credential: Credential) throws(DirectoryError) -> User? {
         switch credential.type {
         case .badge: try store.user(badge: credential.value)
-        case .email: try store.user(email: credential.value)
+        case .email:
+            if let user = try store.user(email: credential.value) { user } else { try store.user(upn: credential.value) }
         case .userID: try store.user(id: Person.trimmed(credential.value))
         }
     }
@@ -230,7 +241,8 @@ public final class DirectoryCache {
     public func user(idOrEmail: String) -> User? {
         do throws(DirectoryError) {
             if let user = try store.user(id: Person.trimmed(idOrEmail)) { return user }
-            return try store.user(email: idOrEmail)
+            if let user = try store.user(email: idOrEmail) { return user }
+            return try store.user(upn: idOrEmail)
         } catch {
             logger.error("directory lookup failed", metadata: ["error": "\(error)"])
             return nil

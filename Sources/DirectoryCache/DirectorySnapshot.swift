@@ -11,6 +11,9 @@ public struct Person: Sendable, Equatable {
     public var badge: String?
     /// False when disabled upstream.
     public var active: Bool
+    /// Another address the person signs in with (a Graph UPN that is not `email`); an email
+    /// credential matches either.
+    public var upn: String?
 
     public init(
         externalID: String, email: String, displayName: String, role: Role?, badge: String?, active: Bool

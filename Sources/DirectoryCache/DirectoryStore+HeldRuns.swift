@@ -91,10 +91,11 @@ extension DirectoryStore {
                         case .full(let s):
                             let p = s.people[seq]
                             try db.execute("""
-                                INSERT INTO held_rows (run_id, seq, external_id, email, display_name, role, badge, active)
-                                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                INSERT INTO held_rows (run_id, seq, external_id, email, display_name, role, badge, active, upn)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                                 """, [.integer(id), .integer(Int64(seq)), .text(p.externalID), .text(p.email),
-                                      .text(p.displayName), SQLValue(p.role?.rawValue), SQLValue(p.badge), SQLValue(p.active)])
+                                      .text(p.displayName), SQLValue(p.role?.rawValue), SQLValue(p.badge), SQLValue(p.active),
+                                      SQLValue(p.upn)])
                         case .delta(let changes, _):
                             try db.execute("INSERT INTO held_rows (run_id, seq, item) VALUES (?, ?, ?)",
                                            [.integer(id), .integer(Int64(seq)), .text(changes.changes[seq].heldItem.serialized())])
@@ -115,7 +116,7 @@ extension DirectoryStore {
     func readHeld(_ id: Int64, from: Int, limit: Int, into loaded: HeldRuns.Loaded) throws(DirectoryError) -> Int {
         let rows = try Self.wrap("readHeld") { () throws(StoreError) in
             try db.query("""
-                SELECT external_id, email, display_name, role, badge, active, item FROM held_rows
+                SELECT external_id, email, display_name, role, badge, active, item, upn FROM held_rows
                 WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?
                 """, [.integer(id), .integer(Int64(from)), .integer(Int64(limit))])
         }
@@ -129,9 +130,11 @@ extension DirectoryStore {
                 guard let externalID = row.text(0), let email = row.text(1), let name = row.text(2) else {
                     throw DirectoryError(.store, reason: "a saved person of run \(id) is damaged", operation: "readHeld")
                 }
-                loaded.people.append(Person(externalID: externalID, email: email, displayName: name,
-                                            role: row.text(3).flatMap(Role.init(rawValue:)), badge: row.text(4),
-                                            active: row.bool(5) ?? false))
+                var person = Person(externalID: externalID, email: email, displayName: name,
+                                    role: row.text(3).flatMap(Role.init(rawValue:)), badge: row.text(4),
+                                    active: row.bool(5) ?? false)
+                person.upn = row.text(7)
+                loaded.people.append(person)
             }
         }
         return rows.count

@@ -91,6 +91,7 @@ public final class DirectoryStore {
             CREATE INDEX checkins_pending ON checkins(next_attempt_at) WHERE delivered_at IS NULL;
             """),
         heldRunsMigration,
+        upnAliasesMigration,
     ]
 
     /// Opens (creating and migrating) the store at `path`, e.g. `$STATE/directory.sqlite`.

@@ -264,13 +264,18 @@ private final class GraphRead {
             guard let user = users.removeValue(forKey: id) else { continue }
             let roles = roles.removeValue(forKey: id) ?? []
             switch user.person(roles: roles) {
-            case .success(let person): people.append(person)
+            case .success(var person):
+                person.upn = user.upnAlias(email: person.email)
+                people.append(person)
             case .failure(.noEmail): stats.withoutEmail += 1
             case .failure(.badBadge):
                 stats.badBadges += 1
                 var bare = user
                 bare.badge = .some(nil)
-                if case .success(let person) = bare.person(roles: roles) { people.append(person) }
+                if case .success(var person) = bare.person(roles: roles) {
+                    person.upn = user.upnAlias(email: person.email)
+                    people.append(person)
+                }
             }
         }
         if end < order.count {
