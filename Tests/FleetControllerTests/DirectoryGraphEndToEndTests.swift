@@ -117,6 +117,7 @@ final class GraphDaemon {
 @Suite(.serialized) struct DirectoryGraphEndToEndTests {
     @Test func aDoorKeepsDecidingRightThroughThrottlingABrokenGroupAnOutageAndARestart() throws {
         let t = try GraphDaemon()
+        t.graph.updateUser("u-bob", [("userPrincipalName", "bob.user@contoso.onmicrosoft.com")])
         try t.daemon.start()
         let first = try t.sync()
         #expect(first["status"] == "succeeded", "\(first)")
@@ -125,6 +126,12 @@ final class GraphDaemon {
         #expect(runs.last?["counts"]?["adds"] == 7, "\(runs)")
         #expect(first["duration_s"]?.double != nil)
         #expect(try t.authorize("B-3001")["decision"] == "allow")  // nested group member
+        // A kiosk sign-in by email accepts the Entra sign-in name (UPN) as well as the mail.
+        for address in ["bob@contoso.com", "Bob.User@contoso.onmicrosoft.com"] {
+            let byEmail = try JSON.parse(t.daemon.mqttRequest(device: "door-lobby", op: "authorize",
+                body: #"{"credential":{"type":"email","value":"\#(address)"},"action":"checkin"}"#))
+            #expect(byEmail["decision"] == "allow" && byEmail["user"]?["email"] == "bob@contoso.com", "\(byEmail)")
+        }
         #expect(try t.authorize("b-3001")["role"] == "manager")
         let disabled = try t.authorize("B-5001")
         #expect(disabled["decision"] == "deny" && disabled["reason"] == "inactive")
