@@ -23,7 +23,7 @@ final class UPNAliases {
 
     private enum Job {
         /// Write `names` from `from` under `generation`, then delete the source's older ones.
-        case replace(source: String, names: [(upn: String, userID: String)], generation: Int, from: Int)
+        case replace(source: String, names: [(upn: String, externalID: String)], generation: Int, from: Int)
         case dropOlder(source: String, generation: Int)
         /// Per user: forget their names, then keep the new one if any.
         case update(source: String, names: [(userID: String, upn: String?)], from: Int)
@@ -36,9 +36,10 @@ final class UPNAliases {
 
     /// After a full run of `snapshot` applied: its source's names become exactly the snapshot's.
     func replace(with snapshot: DirectorySnapshot) {
-        var names: [(upn: String, userID: String)] = []
+        // User ids are hashed a slice at a time, in the writes: 100,000 at once would hold the loop.
+        var names: [(upn: String, externalID: String)] = []
         for person in snapshot.people {
-            if let upn = person.upn { names.append((upn, User.stableID(source: snapshot.source, externalID: person.externalID))) }
+            if let upn = person.upn { names.append((upn, person.externalID)) }
         }
         let stored = (try? store.meta(Self.generationKey(snapshot.source))).flatMap { $0.flatMap { Int($0) } }
         // A source that never had names and has none now (CSV) costs nothing.
@@ -146,7 +147,7 @@ extension DirectoryStore {
         return row.flatMap(Self.user(from:))
     }
 
-    func writeUPNs(source: String, _ names: ArraySlice<(upn: String, userID: String)>, generation: Int) throws(DirectoryError) {
+    func writeUPNs(source: String, _ names: ArraySlice<(upn: String, externalID: String)>, generation: Int) throws(DirectoryError) {
         try Self.wrap("writeUPNs") { () throws(StoreError) in
             do {
                 try db.transaction {
@@ -155,7 +156,8 @@ extension DirectoryStore {
                             INSERT INTO user_upns (upn, user_id, source, generation) VALUES (?, ?, ?, ?)
                             ON CONFLICT(upn) DO UPDATE SET user_id = excluded.user_id, source = excluded.source,
                                 generation = excluded.generation
-                            """, [.text(name.upn), .text(name.userID), .text(source), .integer(Int64(generation))])
+                            """, [.text(name.upn), .text(User.stableID(source: source, externalID: name.externalID)), .text(source),
+                                  .integer(Int64(generation))])
                     }
                     try setMeta(UPNAliases.generationKey(source), String(generation))
                 }
