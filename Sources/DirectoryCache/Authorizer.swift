@@ -33,6 +33,12 @@ public struct Action: RawRepresentable, Hashable, Sendable {
 
     /// Check in at a door or desk panel.
     public static let checkin = Action(rawValue: "checkin")
+    /// Open a door or release a lock.
+    public static let open = Action(rawValue: "open")
+    /// Use a panel's own settings screen.
+    public static let admin = Action(rawValue: "admin")
+    /// The actions a device's policy may list; a config naming another is refused.
+    public static let known: [Action] = [.checkin, .open, .admin]
 }
 
 /// What the cache knows about the asking device.

@@ -1,8 +1,10 @@
 import DevicePairing
+import DirectoryCache
 
-/// `[[devices]]` (pre-provisioned devices), `[pairing]`, and the dynsec admin account in `[broker]`.
+/// `[[devices]]` (pre-provisioned devices), `[[resources]]` (their policies), `[pairing]`, and the
+/// dynsec admin account in `[broker]`.
 extension Configuration {
-    static let deviceTopLevelKeys: Set<String> = ["devices", "pairing"]
+    static let deviceTopLevelKeys: Set<String> = ["devices", "resources", "pairing"]
     static let deviceKinds: Set<String> = PairingHello.kinds
 
     struct Pairing {
@@ -29,6 +31,18 @@ extension Configuration {
             devices.append(Device(id: try d.requiredString("id"), kind: try d.requiredString("kind"),
                                   resource: try d.requiredString("resource"), name: try d.string("name"),
                                   minimumRole: try d.string("minimum_role"), actions: try d.stringArray("actions")))
+            try Self.checkPolicy(d)
+        }
+        for r in try root.tables("resources") {
+            try r.allowOnly(["id", "minimum_role", "actions"])
+            let id = try r.requiredString("id")
+            guard !id.isEmpty, !id.hasPrefix("/"), !id.hasSuffix("/") else {
+                throw r.error("id", "\"\(id)\" is not a resource path such as hq/12 or hq/12/12.04")
+            }
+            guard !resources.contains(where: { $0.id == id }) else { throw r.error("id", "duplicate resource \"\(id)\"") }
+            resources.append(ResourcePolicy(id: id, minimumRole: try r.string("minimum_role"),
+                                            actions: try r.stringArray("actions")))
+            try Self.checkPolicy(r)
         }
         if let b = try root.subtable("broker") {
             broker.adminUsername = try b.string("admin_username")
@@ -48,6 +62,27 @@ extension Configuration {
                 throw p.error("code_ttl", "must be between 30s and 1h (RFC 8628: short validity, few attempts)")
             }
         }
+    }
+
+    /// A misspelt role must not quietly fall back to the default and admit everyone.
+    private static func checkPolicy(_ t: TableReader) throws(ConfigError) {
+        if let role = try t.string("minimum_role"), Role(text: role) == nil {
+            throw t.error("minimum_role", "unknown role \"\(role)\"; expected one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let known = Action.known.map(\.rawValue)
+        for action in try t.stringArray("actions") ?? [] where !known.contains(action) {
+            throw t.error("actions", "unknown action \"\(action)\"; expected some of \(known.joined(separator: ", "))")
+        }
+    }
+
+    /// The policy for a device on `resource`: the `[[resources]]` entry for it or the nearest one
+    /// above it in the path.
+    func resourcePolicy(for resource: String) -> ResourcePolicy? {
+        var best: ResourcePolicy?
+        for r in resources where resource == r.id || resource.hasPrefix(r.id + "/") {
+            if r.id.count > (best?.id.count ?? -1) { best = r }
+        }
+        return best
     }
 
     func validateDevices(_ root: TableReader) throws(ConfigError) {

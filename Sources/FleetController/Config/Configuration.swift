@@ -38,6 +38,14 @@ struct Configuration {
         var actions: [String]?
     }
 
+    /// `[[resources]]`: the policy of every device on a resource or under it (`hq/12` covers
+    /// `hq/12/12.04`); the most specific one applies, and a device's own keys win over it.
+    struct ResourcePolicy {
+        var id: String
+        var minimumRole: String?
+        var actions: [String]?
+    }
+
     struct Sensor {
         var devEUI: String
         var vendor: String
@@ -63,6 +71,7 @@ struct Configuration {
     var httpPort: UInt16 = 8080
     var sources: [Source] = []
     var devices: [Device] = []
+    var resources: [ResourcePolicy] = []
     var pairing = Pairing()
     var sensors: [Sensor] = []
     var subscriptions: [Subscription] = []

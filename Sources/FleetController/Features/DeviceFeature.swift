@@ -12,10 +12,13 @@ final class DeviceFeature: Feature {
     let pairing: PairingService
     let context: FeatureContext
     var operations = OperationLog()
+    /// The config as last loaded, for `[[resources]]` policies.
+    private var config: Configuration
 
     init(_ context: FeatureContext) throws {
         self.context = context
         let c = context.config
+        config = c
         registry = try DeviceRegistry(path: "\(c.stateDir)/devices.sqlite", clock: context.reactor.clock)
         var dynsec: DynsecClient?
         if let admin = c.broker.adminUsername, let file = c.broker.adminPasswordFile {
@@ -47,7 +50,10 @@ final class DeviceFeature: Feature {
 
     func start() { pairing.start() }
     func shutdown() { pairing.stop() }
-    func reload(_ config: Configuration) throws { try provision(config) }
+    func reload(_ config: Configuration) throws {
+        try provision(config)
+        self.config = config
+    }
 
     private func provision(_ c: Configuration) throws {
         try registry.provision(c.devices.map {
@@ -61,8 +67,9 @@ final class DeviceFeature: Feature {
     func context(_ id: String) -> DeviceContext? {
         guard let d = registry.device(id), !d.disabled else { return nil }
         var ctx = DeviceContext(id: d.id, kind: d.kind, resource: d.resource)
-        if let r = d.minimumRole.flatMap({ Role(text: $0) }) { ctx.minimumRole = r }
-        if let a = d.actions { ctx.allowedActions = Set(a.map { Action(rawValue: $0) }) }
+        let resource = config.resourcePolicy(for: d.resource)
+        if let r = (d.minimumRole ?? resource?.minimumRole).flatMap({ Role(text: $0) }) { ctx.minimumRole = r }
+        if let a = d.actions ?? resource?.actions { ctx.allowedActions = Set(a.map { Action(rawValue: $0) }) }
         return ctx
     }
 
