@@ -301,7 +301,8 @@ public final class SensorIngest {
             pending.rollups.absorb(rollupBacklog)
             rollupBacklog = RollupDeltas()
         }
-        if !pending.isEmpty {
+        pending.writesAllLatest = drain
+        if !pending.isEmpty || (drain && store.hasUnwrittenLatest) {
             deriveOccupancy(now: now)
             if pending.rollupsApplied < pending.readings.count {  // derived people counts
                 if drain {

@@ -155,6 +155,9 @@ public struct TelemetryBatch: Sendable {
     var rollupsApplied = 0
     /// Rollup increments to add in this commit (the façade sends them every few seconds).
     public var rollups: RollupDeltas
+    /// Write every changed sensor's newest readings to `latest` with this commit, not a slice
+    /// (a final flush, so the next start replays nothing).
+    var writesAllLatest = false
 
     public init(
         readings: [Reading] = [], seen: [Seen] = [], deadLetters: [DeadLetter] = [], discovered: [DiscoveredDevice] = [],

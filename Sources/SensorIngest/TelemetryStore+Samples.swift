@@ -244,6 +244,7 @@ extension TelemetryStore {
         // One lookup per row, changed in place through the default subscript's accessor.
         if Self.newest(readings, into: &latestReadings[sensor, default: []]) && latestDirty[sensor] == nil {
             latestDirty[sensor] = rowID
+            latestQueue.append(sensor)
         }
     }
 
@@ -271,12 +272,13 @@ extension TelemetryStore {
         }
     }
 
-    /// Writes the `latest` rows of up to ``latestSlice`` changed sensors, then how far `latest` is
-    /// complete: every sample before the oldest change still unwritten, and before this batch's
-    /// first row. Returns what to mark clean once the transaction has committed.
-    func writeLatestSlice(firstNewID: Int64) throws(StoreError) -> (written: [String], through: Int64) {
-        var written: [String] = []
-        for (sensor, _) in latestDirty.prefix(Self.latestSlice) {
+    /// Writes the `latest` rows of the ``latestSlice`` sensors changed longest ago (all of them
+    /// for `all`), then how far `latest` is complete: every sample before the oldest change still
+    /// unwritten, and before this batch's first row. Returns how many queued sensors were written,
+    /// to mark clean once the transaction has committed.
+    func writeLatestSlice(firstNewID: Int64, all: Bool = false) throws(StoreError) -> (written: Int, through: Int64) {
+        let end = all ? latestQueue.count : min(latestQueue.count, latestQueueHead + Self.latestSlice)
+        for sensor in latestQueue[latestQueueHead..<end] {
             for r in latestReadings[sensor] ?? [] {
                 try db.execute(
                     """
@@ -287,22 +289,25 @@ extension TelemetryStore {
                     [.text(r.sensor), .text(r.kind.rawValue), .text(r.resource), .real(r.value), .text(r.unit),
                      .real(r.timestamp), .real(r.receivedAt)])
             }
-            written.append(sensor)
         }
-        var oldest = firstNewID
-        let writtenSet = Set(written)
-        for (sensor, id) in latestDirty where id < oldest && !writtenSet.contains(sensor) { oldest = id }
+        // Every queued sensor is dirty, queued once, in the order of the rows that dirtied it.
+        let oldest = end < latestQueue.count ? min(latestDirty[latestQueue[end]] ?? firstNewID, firstNewID) : firstNewID
         let through = oldest - 1
         if through != latestThrough {
             try db.execute(
                 "INSERT INTO meta (key, value) VALUES ('latest_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(String(through))])
         }
-        return (written, through)
+        return (end - latestQueueHead, through)
     }
 
-    func latestCommitted(_ progress: (written: [String], through: Int64)) {
-        for sensor in progress.written { latestDirty[sensor] = nil }
+    func latestCommitted(_ progress: (written: Int, through: Int64)) {
+        for sensor in latestQueue[latestQueueHead..<latestQueueHead + progress.written] { latestDirty[sensor] = nil }
+        latestQueueHead += progress.written
+        if latestQueueHead > 1_024 && latestQueueHead * 2 > latestQueue.count {
+            latestQueue.removeFirst(latestQueueHead)
+            latestQueueHead = 0
+        }
         latestThrough = progress.through
     }
 }

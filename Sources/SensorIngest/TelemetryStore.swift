@@ -27,6 +27,10 @@ public final class TelemetryStore {
     /// the sensors not yet written to `latest` with the first sample id that changed them since.
     var latestReadings: [String: [Reading]] = [:]
     var latestDirty: [String: Int64] = [:]
+    /// Dirty sensors in the order they became dirty (oldest first from `latestQueueHead`), so
+    /// the oldest change is written first and `latest_through` keeps moving during a flood.
+    var latestQueue: [String] = []
+    var latestQueueHead = 0
     var latestThrough: Int64 = 0
     /// Sensors whose `latest` rows are written per commit: enough to keep up with a flood over a
     /// few seconds, few enough (an upsert of a few µs per kind) to leave the commit short.
@@ -255,15 +259,15 @@ public final class TelemetryStore {
 
     /// Writes a batch in one transaction; nothing of it is stored if any part fails.
     public func commit(_ batch: TelemetryBatch) throws(StoreError) {
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty || (batch.writesAllLatest && hasUnwrittenLatest) else { return }
         let undo = dictionaryState
         var rows: [PackedRow] = []
-        var progress: (written: [String], through: Int64) = ([], latestThrough)
+        var progress = (written: 0, through: latestThrough)
         do {
             try inTransaction { () throws(StoreError) in
                 let firstNewID = nextReadingID
                 rows = try insertSamples(batch.readings)
-                progress = try writeLatestSlice(firstNewID: firstNewID)
+                progress = try writeLatestSlice(firstNewID: firstNewID, all: batch.writesAllLatest)
                 try writeRollups(batch.rollups)
                 try writeSeen(batch.seen)
                 try writeSmallTables(batch)
@@ -353,6 +357,9 @@ public final class TelemetryStore {
     public func checkpoint() throws(StoreError) -> Database.CheckpointResult {
         try db.checkpoint(.passive)
     }
+
+    /// Whether some sensor's newest readings are only in memory (replayed from samples at start).
+    var hasUnwrittenLatest: Bool { latestQueueHead < latestQueue.count }
 
     /// Frames (pages) in the WAL after the last commit.
     public var walFrames: Int { db.walFrames }

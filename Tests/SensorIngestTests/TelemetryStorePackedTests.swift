@@ -107,6 +107,18 @@ import Testing
         for sensor in sensors {
             #expect(try again.latest(sensor: sensor).first { $0.kind == .co2 }?.value == 500)
         }
+        // Oldest changes are written first, so `latest_through` moves on while writes go on; a
+        // final flush writes the rest and leaves nothing to replay.
+        let through = again.latestThrough
+        try again.append(uplink("S0", at: 220, co2: 600))
+        #expect(again.latestThrough > through)
+        var final = TelemetryBatch()
+        final.writesAllLatest = true
+        try again.commit(final)
+        #expect(!again.hasUnwrittenLatest)
+        #expect(again.latestThrough == again.nextReadingID - 1)
+        #expect(try again.db.queryOne("SELECT count(DISTINCT sensor) FROM latest")?.int(0) == sensors.count)
+
         // A reading measured earlier (a history record) does not replace a newer one.
         try again.append(uplink("S1", at: 130, co2: 999))
         #expect(try again.latest(sensor: "S1").first { $0.kind == .co2 }?.value == 500)
