@@ -84,6 +84,7 @@ enum DirectoryBench {
                                    logger: Logger(label: "bench.directory"), policy: AuthorizationPolicy())
         cache.loop = loop
         let clock = SystemClock()
+        let started0 = clock.now
         // A 1 ms heartbeat: how late each beat runs is the loop lag a door's request would see.
         var lags: [Double] = []
         var beating = true
@@ -96,6 +97,12 @@ enum DirectoryBench {
         }
         beat()
         let rssBefore = memory().hwm
+        loop.slowCallbacks.measuresCPU = true
+        if getenv("BENCH_TRACE_SLOW") != nil {
+            loop.onSlowCallback = { site, took in
+                fputs("slow \(round3(took.milliseconds)) ms \(site) at \(round3(clock.now.since(started0).seconds)) s\n", stderr_())
+            }
+        }
 
         var full: SyncRunResult?
         let started = clock.now
@@ -116,6 +123,12 @@ enum DirectoryBench {
             "lag_samples": JSON(sorted.count), "lag_over_5ms": JSON(sorted.filter { $0 > 5 }.count),
             "loop_lag_p50_ms": JSON(round3(quantile(0.5))), "loop_lag_p99_ms": JSON(round3(quantile(0.99))),
             "loop_lag_max_ms": JSON(round3(sorted.last ?? 0)),
+            "slow_callbacks": JSON(loop.slowCallbacks.count),
+            "slowest": .array(loop.slowCallbacks.slowest(6).map { entry in
+                ["site": JSON(entry.site), "count": JSON(entry.count), "max_ms": JSON(round3(entry.maxMS)),
+                 "cpu_of_max_ms": JSON(round3(Double(entry.cpuOfMaxNanoseconds) / 1e6)),
+                 "max_cpu_ms": JSON(round3(entry.maxCPUMS)), "total_ms": JSON(round3(entry.totalMS))]
+            }),
             "target": "<= 10 s, <= 150 MB, loop lag p99 <= 5 ms",
         ])
 

@@ -4,13 +4,19 @@
 #      Graph stand-in: wall time, peak RSS, loop lag; then a /users/delta round with 100 changes.
 #   2. authorize round trips at RATE req/s over a private mosquitto: the broker alone
 #      (device-sim responder) and the controller (CSV directory), measured in the same run;
-#   3. the same panel load while the controller applies a full Graph sync of USERS people.
+#   3. the same panel load while the controller applies a full Graph sync of USERS people;
+#   4. the same panel load while `device-sim sensors` publishes UPLINKS AM307 uplinks/s (default
+#      5,000, 1,000 sensors claimed in the controller's config) into an [[ingest.subscriptions]],
+#      first with no sync running, then while a full sync applies (empty cache again).
+# After each controller run: its loop lag (p99 over its last 4,096 timers, and the max since start).
 # Usage: bench/directory/run.sh [USERS] [RATE]     BIN=.build/release (fleet-controller, device-sim,
-# DirectoryBench built with `swift build -c release`).
+# DirectoryBench built with `swift build -c release`); UPLINKS=5000 SENSORS=1000.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 USERS=${1:-100000}
 RATE=${2:-1000}
+UPLINKS=${UPLINKS:-5000}
+SENSORS=${SENSORS:-1000}
 BIN=${BIN:-.build/release}
 PORT=${BENCH_PORT:-18870}
 HTTP_PORT=${BENCH_HTTP_PORT:-18871}
@@ -87,10 +93,24 @@ delta_interval = "1h"
 id = "door-bench"
 kind = "checkin_panel"
 resource = "bench/lobby"
+[[ingest.subscriptions]]
+topic = "milesight/uplink/#"
+format = "milesight-gateway"
 TOML
+for i in $(seq 0 $((SENSORS - 1))); do
+    printf '[[sensors]]\ndev_eui = "24E12471%08X"\nvendor = "milesight"\nmodel = "AM307"\nresource = "bench/room-%d"\n' "$i" "$i"
+done >>"$OUT/config.toml"
 "$BIN/fleet-controller" run --config "$OUT/config.toml" >"$OUT/controller.log" 2>&1 &
-PIDS+=($!)
+CTL_PID=$!
+PIDS+=($CTL_PID)
 api() { curl -fsS -X "$1" -H "Authorization: Bearer $(cat "$OUT/state/admin.token")" "http://127.0.0.1:$HTTP_PORT$2"; }
+loop_lag() { # label: the controller's loop lag from /metrics, in ms
+    api GET /metrics | awk -v label="$1" '
+        /^fleet_loop_lag_seconds\{quantile="0.99"\}/ { p99 = $2 * 1000 }
+        /^fleet_loop_lag_seconds\{quantile="1"\}/ { max = $2 * 1000 }
+        END { printf "{\"label\":\"%s\",\"loop_lag_p99_ms\":%.3f,\"loop_lag_max_ms\":%.3f}\n", label, p99, max }' |
+        tee -a "$RESULTS"
+}
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # The first Graph sync starts with the daemon; let it finish so the next one is measured alone.
 for _ in $(seq 1 600); do
@@ -98,19 +118,57 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 panel "controller-rr-${RATE}rps" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+loop_lag "controller-idle"
 
-echo "== controller at $RATE req/s while a full Graph sync of $USERS users applies"
 # An empty cache again, so the daemon's first Graph run (at start) writes all USERS people while
 # the panel asks; the CSV source syncs first and in one go (1,000 people).
-kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'
-rm -f "$OUT/state/directory.sqlite"*
-"$BIN/fleet-controller" run --config "$OUT/config.toml" >>"$OUT/controller.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+restart_empty() {
+    kill -TERM "${CTL_PID}"; wait "${CTL_PID}" 2>/dev/null || true
+    rm -f "$OUT/state/directory.sqlite"* "$OUT/state/telemetry.sqlite"*
+    "$BIN/fleet-controller" run --config "$OUT/config.toml" >>"$OUT/controller.log" 2>&1 &
+    CTL_PID=$!
+    PIDS+=($CTL_PID)
+    for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+sync_run() { # label: waits for the Graph run to end, then records it
+    for _ in $(seq 1 600); do
+        api GET "/api/v1/sync/runs?source=m365&limit=1" | grep -q '"status":"running"' || break
+        sleep 0.1
+    done
+    echo "{\"label\":\"$1\",\"run\":$(api GET "/api/v1/sync/runs?source=m365&limit=1")}" | tee -a "$RESULTS"
+}
+
+echo "== controller at $RATE req/s while a full Graph sync of $USERS users applies"
+restart_empty
 panel "controller-rr-${RATE}rps-during-full-sync" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
-for _ in $(seq 1 600); do
-    api GET "/api/v1/sync/runs?source=m365&limit=1" | grep -q '"status":"running"' || break
-    sleep 0.1
-done
-echo "{\"label\":\"controller-full-sync-run\",\"run\":$(api GET "/api/v1/sync/runs?source=m365&limit=1")}" | tee -a "$RESULTS"
+loop_lag "controller-during-full-sync"
+sync_run "controller-full-sync-run"
 api GET /metrics | grep -E '^fleet_loop_lag_seconds|^fleet_process_resident' | tee "$OUT/metrics.txt"
+
+uplinks() { # label first-fcnt: publishes UPLINKS/s for 14 s in the background
+    "$BIN/device-sim" sensors --broker "127.0.0.1:$PORT" --count "$SENSORS" --rate "$UPLINKS" --duration 14 \
+        --qos 1 --seed 7 --first-fcnt "$2" --json >"$OUT/uplinks-$1.json" 2>"$OUT/uplinks-$1.log" &
+    SIM=$!
+    PIDS+=($SIM)
+}
+uplinks_done() { # label
+    wait "$SIM" || true
+    local published
+    published=$(tail -1 "$OUT/uplinks-$1.json" 2>/dev/null || true)
+    if [ -n "$published" ]; then echo "{\"label\":\"uplinks-published-$1\",${published#\{}" | tee -a "$RESULTS"; fi
+}
+
+echo "== controller at $RATE req/s while $UPLINKS uplinks/s arrive (no sync running)"
+uplinks ingest 1
+panel "controller-rr-${RATE}rps-during-${UPLINKS}-uplinks" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+loop_lag "controller-during-ingest"
+uplinks_done ingest
+
+echo "== controller at $RATE req/s while a full Graph sync applies and $UPLINKS uplinks/s arrive"
+restart_empty
+uplinks sync-and-ingest 1
+panel "controller-rr-${RATE}rps-during-full-sync-and-${UPLINKS}-uplinks" "${badges[@]}" --requests "$REQUESTS" --rate "$RATE"
+loop_lag "controller-during-full-sync-and-ingest"
+uplinks_done sync-and-ingest
+sync_run "controller-full-sync-with-ingest-run"
+api GET /metrics | grep -E '^fleet_ingest_(messages|readings_stored)_total' | tee -a "$OUT/metrics.txt" || true
