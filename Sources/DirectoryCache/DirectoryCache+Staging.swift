@@ -131,7 +131,10 @@ extension DirectoryCache {
                 staging = nil
                 return
             }
-            loop?.nextTick(after: sliceGap, next)
+            // A slice that waited on a busy disk (another database checkpointing, a flood of
+            // sensor writes) is followed by as long a pause, up to 50 ms: doors are answered
+            // in between and the disk catches up; the apply takes longer instead.
+            loop?.nextTick(after: max(sliceGap, min(job.waited, .milliseconds(50))), next)
         }
         loop?.nextTick(after: sliceGap, next)
     }

@@ -43,6 +43,8 @@ final class StagedApply {
     /// Rows this slice inserted or deleted.
     private var written = 0
     private(set) var checkpoints = 0
+    /// How long the last slice waited (for the disk, or for the CPU) beyond its own work.
+    private(set) var waited = Duration.zero
     /// Checkpoint once about this many pages (4 MB) were written. Every checkpoint waits for two
     /// fsyncs (about 3 ms each on a virtual disk), so fewer and larger beats many small ones.
     static let checkpointFrames = 1_000
@@ -86,6 +88,7 @@ final class StagedApply {
     func step() throws(DirectoryError) {
         let clock = SystemClock()
         let started = clock.now
+        let cpuStarted = Reactor.threadCPUNanoseconds()
         let before = phase
         slices += 1
         written = 0
@@ -111,12 +114,16 @@ final class StagedApply {
             }
         }
         let took = clock.now.since(started)
+        let worked = Duration.nanoseconds(Int64(Reactor.threadCPUNanoseconds() &- cpuStarted))
+        waited = took > worked ? took - worked : .zero
         // Each row written dirties a page of the table and of each of its six indexes.
         pendingFrames += written * 7
         if phase == .done { restoreSettings() }
         if Self.kind(phase) == Self.kind(before) {
-            // Aim at the target: scale by how far this slice was from it, growing gently.
-            let scale = min(1.25, max(0.25, targetSlice.seconds / max(took.seconds, 1e-6)))
+            // Aim at the target: scale by how far this slice's work was from it, growing gently.
+            // Work, not wall time: a slice that waited for the disk is not made smaller for it
+            // (smaller slices rewrite the same index pages more often, which is more to wait for).
+            let scale = min(1.25, max(0.25, targetSlice.seconds / max(min(took, worked).seconds, 1e-6)))
             rows = min(max(Int(Double(rows) * scale), 20), 50_000)
         }
     }
