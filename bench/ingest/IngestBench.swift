@@ -10,7 +10,8 @@ import MQTTBridge
 ///   that reports the broker's raw delivery rate, first to last message.
 /// - `watch PORT PID TOKEN N`: polls a running controller's /metrics and /proc every 50 ms until it
 ///   has taken N uplinks and stored their readings; reports uplinks and readings stored per
-///   second, loop lag p99 and max, and RSS over the run (peak, at 10 %, 50 %, 100 %).
+///   second, loop lag p99 and max, RSS over the run (peak, at 10 %, 50 %, 100 %), and the
+///   controller's CPU time per uplink.
 @main
 enum IngestBench {
     static func main() throws {
@@ -73,6 +74,7 @@ enum IngestBench {
             _ = try reactor.run(until: { done }, limit: .seconds(6))
         }
         try poll()
+        let cpu0 = cpuSeconds(pid: pid)
         let received0 = metrics["fleet_ingest_messages_total{outcome=\"received\"}"] ?? 0
         let stored0 = metrics["fleet_ingest_readings_stored_total"] ?? 0
         var start: Double?
@@ -96,6 +98,8 @@ enum IngestBench {
             _ = try reactor.run(until: { reactor.clock.unixTime >= now + 0.05 }, limit: .seconds(1))
         }
         let seconds = max(end - (start ?? end) , 1e-9)
+        // CPU time per uplink barely moves with what else runs on the box; the rates do.
+        let cpu = max(cpuSeconds(pid: pid) - cpu0, 0)
         let stored = lastStored
         func rssAt(_ p: Double) -> Int { rss.first { $0.progress >= p }?.kb ?? rss.last?.kb ?? 0 }
         print(#"{"mode":"controller","uplinks":\#(Int(taken)),"expected":\#(expected),"readings":\#(Int(stored)),"#
@@ -103,7 +107,8 @@ enum IngestBench {
             + #""lag_p99_ms":\#(1000 * (metrics["fleet_loop_lag_seconds{quantile=\"0.99\"}"] ?? -1)),"#
             + #""lag_max_ms":\#(1000 * (metrics["fleet_loop_lag_seconds{quantile=\"1\"}"] ?? -1)),"#
             + #""rss_kb_10":\#(rssAt(0.1)),"rss_kb_50":\#(rssAt(0.5)),"rss_kb_100":\#(rssAt(1.0)),"#
-            + #""rss_peak_kb":\#(status(pid: pid, "VmHWM") ?? 0)}"#)
+            + #""rss_peak_kb":\#(status(pid: pid, "VmHWM") ?? 0),"#
+            + #""cpu_s":\#(cpu),"cpu_us_per_uplink":\#(Int(1e6 * cpu / max(taken, 1)))}"#)
     }
 
     /// Prometheus text → sample name with labels → value.
@@ -114,6 +119,16 @@ enum IngestBench {
             out[String(line[..<space])] = value
         }
         return out
+    }
+
+    /// User plus system CPU seconds of a process (/proc/PID/stat fields 14 and 15, in clock
+    /// ticks of 1/100 s on Linux).
+    static func cpuSeconds(pid: String) -> Double {
+        guard let text = try? readTextFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / 100
     }
 
     /// A `kB` field of /proc/PID/status.

@@ -3,7 +3,7 @@
 # (127.0.0.1:18860) by `device-sim sensors --rate 0`, measured twice in one run:
 #   1. raw: a plain subscriber (ingest-bench subscribe) → the broker's delivery rate;
 #   2. controller: fleet-controller with every sensor claimed → uplinks and readings stored per
-#      second (its /metrics), loop lag p99, RSS over the run.
+#      second (its /metrics), loop lag p99, RSS over the run, CPU time per uplink.
 # Prints one JSON line per half and the ratio controller ÷ raw. Results in var/bench-ingest/.
 #   MESSAGES=1000000 SENSORS=1000 QOS=1 bash bench/ingest/run.sh
 set -euo pipefail
@@ -82,4 +82,5 @@ echo "$CONTROLLER"
 num() { [[ $1 =~ \"$2\":([0-9.]+) ]] && echo "${BASH_REMATCH[1]}"; }
 awk -v c="$(num "$CONTROLLER" uplinks_per_s)" -v r="$(num "$RAW" rate)" \
     'BEGIN { printf "ratio (uplinks stored/s ÷ raw delivered/s): %.2f\n", c / r }'
+echo "controller CPU per uplink: $(num "$CONTROLLER" cpu_us_per_uplink) µs (steadier than the rates on a shared box)"
 echo "threads: $(awk '/^Threads:/ {print $2}' /proc/$CTL/status)"
