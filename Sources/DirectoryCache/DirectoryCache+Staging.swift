@@ -132,9 +132,9 @@ extension DirectoryCache {
                 return
             }
             // A slice that waited on a busy disk (another database checkpointing, a flood of
-            // sensor writes) is followed by as long a pause, up to 50 ms: doors are answered
-            // in between and the disk catches up; the apply takes longer instead.
-            loop?.nextTick(after: max(sliceGap, min(job.waited, .milliseconds(50))), next)
+            // sensor writes) is followed by as long a pause, up to 50 gaps (50 ms): doors are
+            // answered in between and the disk catches up; the apply takes longer instead.
+            loop?.nextTick(after: max(sliceGap, min(job.waited, sliceGap * 50)), next)
         }
         loop?.nextTick(after: sliceGap, next)
     }
