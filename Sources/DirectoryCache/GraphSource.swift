@@ -207,6 +207,12 @@ private final class GraphRead {
 
     private func nextGroup() {
         guard let (role, id) = queue.first else { return finish() }
+        if users.isEmpty {
+            // Room for a large tenant while the tables are empty: growing them later rehashes
+            // 65,536 users in one loop pass. Untouched room costs address space, not memory.
+            users.reserveCapacity(Self.largeTenant)
+            roles.reserveCapacity(Self.largeTenant)
+        }
         queue.removeFirst()
         let url = "\(graph)/groups/\(URLText.encoded(id))/transitiveMembers?$select=\(source.memberSelect)&$top=\(settings.pageSize)"
         readMembers(url, role: role)
@@ -222,15 +228,7 @@ private final class GraphRead {
                 stats.nonUserObjects += page.skipped
                 take(page.users, role: role)
                 // The whole nextLink, never a token lifted out of it; an empty page may still have one.
-                if let next = page.nextLink {
-                    // A paged group: room for a large tenant now, while the table is small, instead
-                    // of rehashing 65,536 users in one loop pass later.
-                    if users.capacity < Self.largeTenant {
-                        users.reserveCapacity(Self.largeTenant)
-                        roles.reserveCapacity(Self.largeTenant)
-                    }
-                    return readMembers(next, role: role)
-                }
+                if let next = page.nextLink { return readMembers(next, role: role) }
                 nextGroup()
             }
         }
