@@ -70,10 +70,16 @@ extension SensorIngest {
         ]
     }
 
+    /// How long one raw telemetry request may read before it answers with `more_before`.
+    public static let rawQueryBudget: Duration = .milliseconds(4)
+
     /// `GET /api/v1/telemetry`: raw readings, or rollups when `bucket` is given.
+    ///
+    /// A raw answer that ran out of ``rawQueryBudget`` before reaching `from` carries
+    /// `"more_before": T`: ask again with `to=T` for the older readings.
     public func telemetryJSON(
         sensor: String?, resource: String?, kind: ReadingKind?, from: Double?, to: Double?, bucket: RollupBucket?,
-        limit: Int
+        limit: Int, budget: Duration = SensorIngest.rawQueryBudget
     ) throws(StoreError) -> JSON {
         // Batches and rollup deltas wait up to 50 ms and 5 s; a reader gets them now.
         flush()
@@ -82,8 +88,12 @@ extension SensorIngest {
                 bucket: bucket, sensor: sensor, resource: resource, kind: kind?.rawValue, from: from, to: to, limit: limit)
             return ["bucket": .string(bucket.rawValue), "buckets": .array(rows.map(\.json))]
         }
-        let rows = try store.series(sensor: sensor, resource: resource, kind: kind, from: from, to: to, limit: limit)
-        return ["readings": .array(rows.map(\.json))]
+        let started = clock.now
+        let query = RawSeriesQuery(sensor: sensor, resource: resource, kind: kind, from: from, to: to, limit: limit)
+        let answer = try query.run(on: store) { clock.now.since(started) >= budget }
+        var out: JSONObject = ["readings": .array(answer.readings.map(\.json))]
+        if let more = answer.moreBefore { out["more_before"] = .number(more) }
+        return .object(out)
     }
 
     /// `GET /api/v1/occupancy`: people and occupied state per resource with counters or PIR.

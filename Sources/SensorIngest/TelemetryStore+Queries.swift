@@ -47,6 +47,22 @@ extension TelemetryStore {
         }
     }
 
+    /// The oldest and newest reading timestamps stored, and about how many readings lie between
+    /// (from the ids, which only grow); nil when there are none. One statement per end: SQLite
+    /// answers a lone `min` or `max` from an index's end without a scan.
+    func timestampSpan() throws(StoreError) -> (oldest: Double, newest: Double, readings: Double)? {
+        func one(_ sql: String) throws(StoreError) -> Double? { try db.queryOne(sql)?.double(0) }
+        var oldest = try one("SELECT min(ts) FROM samples"), newest = try one("SELECT max(ts) FROM samples")
+        var readings = try (one("SELECT max(id) FROM samples") ?? 0) - (one("SELECT min(id) FROM samples") ?? 0) + 1
+        if legacyReadings {
+            if let old = try one("SELECT min(ts) FROM readings") { oldest = min(oldest ?? old, old) }
+            if let new = try one("SELECT max(ts) FROM readings") { newest = max(newest ?? new, new) }
+            readings += try (one("SELECT max(id) FROM readings") ?? 0) - (one("SELECT min(id) FROM readings") ?? 0) + 1
+        }
+        guard let oldest, let newest else { return nil }
+        return (oldest, newest, readings)
+    }
+
     /// Readings matching every given filter, newest first (by time, then id).
     ///
     /// Served from the time-ordered key: the scan runs newest first over `(ts, series, mask)`,

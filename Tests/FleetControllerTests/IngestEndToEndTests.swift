@@ -81,6 +81,12 @@ private let subscriptions = """
         })
         #expect(co2.count == 3)
         #expect(co2.map { $0["timestamp"]?.double ?? 0 } == [1_795_237_202, 1_795_237_201, 1_795_237_200])
+        let cli = try ChildProcess.run(DaemonHarness.binary, [
+            "telemetry", "--sensor", am307, "--kind", "co2", "--limit", "2", "--config", d.configPath,
+        ], in: d.dir)
+        #expect(cli.status == 0, "\(cli.output)")
+        #expect((try? JSON.parse(cli.output))?["readings"]?.array?.compactMap { $0["timestamp"]?.double }
+                == [1_795_237_202, 1_795_237_201])
         #expect(try d.get("/metrics").text.contains("fleet_ingest_messages_total{outcome=\"duplicate\"} 3"))
 
         // The three readings went out on the telemetry topic, QoS 1.

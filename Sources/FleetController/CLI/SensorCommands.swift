@@ -14,14 +14,26 @@ struct TelemetryCommand: ParsableCommand {
     @Option(help: "Unix seconds, exclusive.") var to: Double?
     @Option var limit: Int = 50
 
+    /// The daemon answers a long raw range in parts (`more_before`), each a few milliseconds of its
+    /// loop; this follows them until `limit` readings are in or the range is done.
     func run() throws {
-        var q = ["limit=\(limit)"]
+        var q: [String] = []
         for (name, value) in [("sensor", sensor), ("resource", resource), ("kind", kind), ("bucket", bucket)] {
             if let value { q.append("\(name)=\(percentEncode(value))") }
         }
         if let from { q.append("from=\(from)") }
-        if let to { q.append("to=\(to)") }
-        print(try daemon.client().call("GET", "/api/v1/telemetry?" + q.joined(separator: "&")).serialized())
+        let client = try daemon.client()
+        var readings: [JSON] = []
+        var before = to
+        while true {
+            let page = q + ["limit=\(limit - readings.count)"] + (before.map { ["to=\($0)"] } ?? [])
+            let answer = try client.call("GET", "/api/v1/telemetry?" + page.joined(separator: "&"))
+            guard let part = answer["readings"]?.array else { return print(answer.serialized()) }  // buckets
+            readings += part
+            guard let more = answer["more_before"]?.double, readings.count < limit else { break }
+            before = more
+        }
+        print(JSON.object(["readings": .array(readings)]).serialized())
     }
 }
 
