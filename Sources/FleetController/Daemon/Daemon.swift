@@ -18,6 +18,8 @@ final class Daemon {
     private(set) var config: Configuration
     let startedAt: Double
     let mqtt: MQTTClient
+    /// The sensor traffic's own session (see ``FeatureContext/sensorMQTT``).
+    let sensorMQTT: MQTTClient
     let requests: RequestRouter
     let devices: DeviceFeature
     let directory: DirectoryFeature
@@ -28,6 +30,8 @@ final class Daemon {
     let adminToken: String
     private let systemd: SystemdNotify
     private var announcedReady = false
+    /// Connections whose subscriptions the broker has acknowledged (READY=1 waits for both).
+    private var readyConnections = 0
 
     struct StartupError: Error, CustomStringConvertible {
         var description: String
@@ -54,12 +58,16 @@ final class Daemon {
         if let pf = config.broker.passwordFile {
             do { mc.password = try StateFiles.secret(pf) } catch { throw StartupError(description: "\(error)") }
         }
+        var sensors = mc
+        sensors.clientID = mc.clientID + "-sensors"
         mc.statusTopic = "\(config.broker.topicPrefix)/controller/status"
         mqtt = MQTTClient(reactor: reactor, config: mc, logger: Logger(label: "mqtt"))
+        sensorMQTT = MQTTClient(reactor: reactor, config: sensors, logger: Logger(label: "mqtt-sensors"))
         requests = RequestRouter(client: mqtt, prefix: config.broker.topicPrefix, logger: Logger(label: "requests"))
 
         // One database file per feature: telemetry churn never touches the auth-critical directory.
-        let context = FeatureContext(reactor: reactor, mqtt: mqtt, requests: requests, config: config, logger: logger)
+        let context = FeatureContext(reactor: reactor, mqtt: mqtt, sensorMQTT: sensorMQTT, requests: requests,
+                                     config: config, logger: logger)
         do {
             let devices = try DeviceFeature(context)
             self.devices = devices
@@ -89,10 +97,16 @@ final class Daemon {
         try reactor.onSignal(SIGTERM) { [unowned self] in self.shutdown("SIGTERM") }
         try reactor.onSignal(SIGINT) { [unowned self] in self.shutdown("SIGINT") }
         try reactor.onSignal(SIGHUP) { [unowned self] in self.reload() }
-        mqtt.onReady = { [unowned self] in self.announceReady() }
+        for client in [mqtt, sensorMQTT] {
+            client.onReady = { [unowned self] in
+                self.readyConnections += 1
+                if self.readyConnections >= 2 { self.announceReady() }
+            }
+        }
         for f in features { f.start() }
         requests.start()
         mqtt.start()
+        sensorMQTT.start()
         if let interval = systemd.watchdogInterval {
             var lastBeat = reactor.clock.now
             reactor.every(interval) { [unowned self] in
@@ -122,6 +136,7 @@ final class Daemon {
         systemd.send("STOPPING=1")
         for f in features { f.shutdown() }
         mqtt.stop()
+        sensorMQTT.stop()
         http?.stop()
         reactor.stop()
     }
@@ -152,8 +167,8 @@ final class Daemon {
     /// Empty when healthy; otherwise what is wrong, in words an operator can act on.
     var healthProblems: [String] {
         var problems: [String] = []
-        if !mqtt.isConnected {
-            problems.append("broker not connected (\(mqtt.endpoint))" + (mqtt.lastError.map { ": \($0)" } ?? ""))
+        for (client, what) in [(mqtt, "broker"), (sensorMQTT, "broker (sensor session)")] where !client.isConnected {
+            problems.append("\(what) not connected (\(client.endpoint))" + (client.lastError.map { ": \($0)" } ?? ""))
         }
         for f in features { problems += f.healthProblems }
         return problems
@@ -161,12 +176,18 @@ final class Daemon {
 
     func metrics() -> String {
         var m = MetricsWriter()
-        let s = mqtt.stats
-        m.gauge("fleet_broker_connected", "1 while connected to the broker.", mqtt.isConnected ? 1 : 0)
-        m.counter("fleet_mqtt_messages_received_total", "Messages received from the broker.", Double(s.received))
-        m.counter("fleet_mqtt_messages_published_total", "Messages handed to the broker.", Double(s.published))
-        m.counter("fleet_mqtt_messages_dropped_total", "Outgoing messages dropped (queue full).", Double(s.dropped))
-        m.counter("fleet_mqtt_connects_total", "Successful broker connections.", Double(s.connects))
+        let sessions = [("devices", mqtt), ("sensors", sensorMQTT)]
+        func each(_ value: (MQTTClient) -> Double) -> [(String, Double)] {
+            sessions.map { ("{session=\"\($0.0)\"}", value($0.1)) }
+        }
+        m.metric("fleet_broker_connected", "gauge", "1 while connected to the broker.", each { $0.isConnected ? 1 : 0 })
+        m.metric("fleet_mqtt_messages_received_total", "counter", "Messages received from the broker.",
+                 each { Double($0.stats.received) })
+        m.metric("fleet_mqtt_messages_published_total", "counter", "Messages handed to the broker.",
+                 each { Double($0.stats.published) })
+        m.metric("fleet_mqtt_messages_dropped_total", "counter", "Outgoing messages dropped (queue full).",
+                 each { Double($0.stats.dropped) })
+        m.metric("fleet_mqtt_connects_total", "counter", "Successful broker connections.", each { Double($0.stats.connects) })
         m.metric("fleet_device_requests_total", "counter", "Device requests by outcome.",
                  [("{outcome=\"answered\"}", Double(requests.answered)), ("{outcome=\"rejected\"}", Double(requests.rejected))])
         m.metric("fleet_loop_lag_seconds", "summary", "How late the event loop ran its timers.", [

@@ -34,7 +34,12 @@ extension Feature {
 /// What every feature may use.
 struct FeatureContext {
     let reactor: Reactor
+    /// Doors, panels and pairing: requests and their replies.
     let mqtt: MQTTClient
+    /// Sensor gateways' uplinks, downlinks and the telemetry export, on their own broker session:
+    /// the broker delivers one session's messages in order, so on a shared session a door's request
+    /// would queue behind every uplink of a flood.
+    let sensorMQTT: MQTTClient
     let requests: RequestRouter
     let config: Configuration
     let logger: Logger

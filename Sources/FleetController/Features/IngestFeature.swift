@@ -69,7 +69,7 @@ final class IngestFeature: Feature {
             self.exporter?.kick()
         }
         ingest.onOccupancyChanged = { [unowned self] resource, state in self.pushDisplays(resource, state) }
-        context.mqtt.onBulkWindowOpen = { [unowned self] in self.pumpExport() }
+        context.sensorMQTT.onBulkWindowOpen = { [unowned self] in self.pumpExport() }
         subscribe(context.config)
         subscribeGateways()
         retention.start()
@@ -121,7 +121,7 @@ final class IngestFeature: Feature {
             guard let format = EnvelopeFormat(rawValue: sub.format) else { continue }
             subscribed.insert(sub.topic)
             let options = EnvelopeOptions(localTimeZone: sub.timeZone.flatMap { LocalTimeZone($0) })
-            context.mqtt.subscribe(sub.topic, qos: 1) { [unowned self] m in
+            context.sensorMQTT.subscribe(sub.topic, qos: 1) { [unowned self] m in
                 self.ingest.handle(topic: m.topic, payload: m.payload, format: format, options: options)
             }
         }
@@ -130,7 +130,7 @@ final class IngestFeature: Feature {
     /// Registered gateways publish under `<prefix>/ingest/<gateway>/…` with their own accounts;
     /// each message is read with the format the gateway was registered with.
     private func subscribeGateways() {
-        context.mqtt.subscribe("\(config.broker.topicPrefix)/ingest/+/#", qos: 1) { [unowned self] m in
+        context.sensorMQTT.subscribe("\(config.broker.topicPrefix)/ingest/+/#", qos: 1) { [unowned self] m in
             guard let gateway = self.gateway(m.topic), let format = EnvelopeFormat(rawValue: gateway.format) else {
                 self.ingest.rejectUnroutable(topic: m.topic, payload: m.payload, cause: "unknown-gateway",
                     reason: "no gateway is registered for \(m.topic); add it with `fleet-controller gateways add NAME --format F`")
@@ -165,7 +165,7 @@ final class IngestFeature: Feature {
 
     private func pumpExport() {
         var sent = 0
-        while sent < exportQueue.count, context.mqtt.publishBulk(exportQueue[sent]) { sent += 1 }
+        while sent < exportQueue.count, context.sensorMQTT.publishBulk(exportQueue[sent]) { sent += 1 }
         exportQueue.removeFirst(sent)
     }
 
@@ -182,7 +182,7 @@ final class IngestFeature: Feature {
             guard displayShown[display.devEUI] != frame else { continue }
             displayShown[display.devEUI] = frame
             let message = DS3604Downlink.gatewayMessage(devEUI: display.devEUI, payload: frame)
-            if context.mqtt.publish(MQTTMessage(topic: DS3604Downlink.topic(template, devEUI: display.devEUI),
+            if context.sensorMQTT.publish(MQTTMessage(topic: DS3604Downlink.topic(template, devEUI: display.devEUI),
                                                 payload: message.bytes, qos: 1)) {
                 displaysPushed += 1
             }

@@ -57,7 +57,7 @@ final class AdminAPI {
             "site": JSON(d.config.site),
             "uptime_s": JSON((d.reactor.clock.unixTime - d.startedAt).rounded()),
             "broker": ["connected": .bool(d.mqtt.isConnected), "endpoint": JSON(d.mqtt.endpoint),
-                       "last_error": JSON(d.mqtt.lastError)],
+                       "last_error": JSON(d.mqtt.lastError), "sensor_session_connected": .bool(d.sensorMQTT.isConnected)],
             "loop_lag_ms": ["p50": JSON(d.reactor.lag.quantileMS(0.5)), "p99": JSON(d.reactor.lag.quantileMS(0.99)),
                             "max": JSON(d.reactor.lag.maxMS)],
         ]
