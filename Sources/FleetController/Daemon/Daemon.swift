@@ -194,6 +194,12 @@ final class Daemon {
             ("{quantile=\"0.5\"}", reactor.lag.quantileMS(0.5) / 1000), ("{quantile=\"0.99\"}", reactor.lag.quantileMS(0.99) / 1000),
             ("{quantile=\"1\"}", reactor.lag.maxMS / 1000),
         ])
+        // Which callbacks held the loop past 2 ms: where to look when the lag above grows.
+        let slow = reactor.slowCallbacks.slowest(10)
+        m.metric("fleet_loop_slow_callbacks_total", "counter", "Loop callbacks over 2 ms, by the code that registered them.",
+                 slow.map { ("{site=\"\($0.site)\"}", Double($0.count)) })
+        m.metric("fleet_loop_slow_callback_max_seconds", "gauge", "The longest run of each slow callback site.",
+                 slow.map { ("{site=\"\($0.site)\"}", $0.maxMS / 1000) })
         m.counter("fleet_http_requests_total", "HTTP requests served.", Double(http?.requestsServed ?? 0))
         let (rss, threads) = Self.processStats()
         m.gauge("fleet_process_resident_memory_bytes", "Resident set size.", rss)
