@@ -74,6 +74,7 @@ for _ in $(seq 1 300); do [ -s "$OUT/state/admin.token" ] && (exec 3<>"/dev/tcp/
 TOKEN=$(cat "$OUT/state/admin.token")
 "$BIN/IngestBench" watch "$HTTP_PORT" "$CTL" "$TOKEN" "$MESSAGES" >"$OUT/controller.out" &
 WATCH=$!
+WAIT_BEFORE=$(awk '{print $2}' /proc/$CTL/schedstat)
 publish 1 | tee "$OUT/publish-controller.json"
 wait "$WATCH"
 CONTROLLER=$(cat "$OUT/controller.out")
@@ -84,3 +85,13 @@ awk -v c="$(num "$CONTROLLER" uplinks_per_s)" -v r="$(num "$RAW" rate)" \
     'BEGIN { printf "ratio (uplinks stored/s ÷ raw delivered/s): %.2f\n", c / r }'
 echo "controller CPU per uplink: $(num "$CONTROLLER" cpu_us_per_uplink) µs (steadier than the rates on a shared box)"
 echo "threads: $(awk '/^Threads:/ {print $2}' /proc/$CTL/status)"
+# Time the controller was ready to run but had no core (broker and publisher share the two):
+# timers it missed meanwhile count as loop lag although its loop had no work in hand.
+WAIT_AFTER=$(awk '{print $2}' /proc/$CTL/schedstat)
+awk -v a="$WAIT_BEFORE" -v b="$WAIT_AFTER" -v s="$(num "$CONTROLLER" seconds)" \
+    'BEGIN { printf "controller waiting for a CPU: %.2f s of the %.1f s run\n", (b - a) / 1e9, s }'
+# Where the loop lag comes from: the callback sites that ran longest during the run.
+exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT"
+printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+grep '^fleet_loop_slow_callback' <&3 | tee "$OUT/slow-callbacks.txt" || true
+exec 3<&-
