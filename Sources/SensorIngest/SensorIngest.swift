@@ -233,12 +233,13 @@ public final class SensorIngest {
     public private(set) var checkpoints = (count: 0, lastLogFrames: 0)
     /// When the last batch was committed.
     private var lastCommit: Instant?
-    /// A WAL this large is checkpointed even while writes go on (32 MB: every ~4 s in a 37k
-    /// uplinks/s flood). Each checkpoint syncs the WAL and the database file, which on this class
-    /// of disk takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one timer
-    /// in twenty late. At 16 MB the checkpoints alone were ~1 % of timer runs, right at the
-    /// loop-lag p99 (5.9 ms on a 1M flood); half as many long ones stay under it.
-    var checkpointFrames = 8_192
+    /// A WAL this large is checkpointed even while writes go on (8 MB: about once a second in a
+    /// 37k uplinks/s flood). Each checkpoint syncs the WAL and the database file, which on this
+    /// class of disk takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one
+    /// timer in twenty late, while 32 MB at a time held the loop up to 46 ms. At 8 MB a 1M flood
+    /// saw at most 18 ms (loop-lag p99 12 ms, BENCHMARKS.md): the stall grows with the size copied,
+    /// so fewer, larger checkpoints trade a lower count for longer stalls.
+    var checkpointFrames = 2_048
     /// A pause in writes this long lets whatever the WAL holds be copied back.
     static let checkpointQuiet: Duration = .milliseconds(500)
 
