@@ -110,6 +110,8 @@ loop_lag() { # label: the controller's loop lag from /metrics, in ms
         /^fleet_loop_lag_seconds\{quantile="1"\}/ { max = $2 * 1000 }
         END { printf "{\"label\":\"%s\",\"loop_lag_p99_ms\":%.3f,\"loop_lag_max_ms\":%.3f}\n", label, p99, max }' |
         tee -a "$RESULTS"
+    # The callback sites that held the loop longest so far, for the lag above.
+    api GET /metrics | grep '^fleet_loop_slow_callback_max_seconds' | sort -t' ' -k2 -gr | head -4 | sed 's/^/  /' || true
 }
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # The first Graph sync starts with the daemon; let it finish so the next one is measured alone.
@@ -172,3 +174,20 @@ loop_lag "controller-during-full-sync-and-ingest"
 uplinks_done sync-and-ingest
 sync_run "controller-full-sync-with-ingest-run"
 api GET /metrics | grep -E '^fleet_ingest_(messages|readings_stored)_total' | tee -a "$OUT/metrics.txt" || true
+
+# The limit under that load: the broker's own round trip (device-sim responder on another prefix)
+# while the controller again applies a full sync and ingests, so every process competes for the
+# same two cores as above.
+echo "== broker alone at $RATE req/s while the controller applies a full sync and $UPLINKS uplinks/s arrive"
+restart_empty
+"$BIN/device-sim" responder --broker "127.0.0.1:$PORT" --prefix bench/limit --allow B-000001 \
+    --ready-file "$OUT/responder-loaded.ready" >/dev/null &
+RESPONDER=$!
+PIDS+=($RESPONDER)
+for _ in $(seq 1 100); do [ -e "$OUT/responder-loaded.ready" ] && break; sleep 0.1; done
+uplinks limit 1
+panel "broker-rr-${RATE}rps-during-full-sync-and-${UPLINKS}-uplinks" "${badges[@]}" --requests "$REQUESTS" \
+    --rate "$RATE" --prefix bench/limit
+kill -TERM "$RESPONDER"; wait "$RESPONDER" 2>/dev/null || true
+uplinks_done limit
+sync_run "controller-full-sync-beside-the-limit-run"
