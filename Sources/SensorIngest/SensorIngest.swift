@@ -23,9 +23,11 @@ public final class SensorIngest {
     static let maxPendingReadings = 100_000
     /// How often old duplicate-filter entries and dead letters are pruned.
     static let pruneInterval = 600.0
-    /// A buffer this full is committed at once: ~125 uplinks, a commit of about a millisecond,
-    /// so a timer due meanwhile is late by little more (the loop-lag target is 5 ms at p99).
-    static let batchReadings = 1_000
+    /// A buffer this full is committed at once: 50 AM307 uplinks, a commit well under a
+    /// millisecond, so a door's request that arrives meanwhile waits little (at 125 uplinks per
+    /// commit, authorize p99 beside 5,000 uplinks/s was 7–9 ms; at 50, 6.6 ms at the same ingest
+    /// rate, BENCHMARKS.md).
+    static let batchReadings = 400
     /// A buffer this old is committed at once.
     static let batchAge: Duration = .milliseconds(50)
     /// How often rollup deltas are written; at most this much rollup work is lost in a crash
