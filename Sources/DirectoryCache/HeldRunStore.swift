@@ -55,19 +55,24 @@ public struct SourceLabel: Sendable, Equatable {
 final class HeldRuns {
     let store: DirectoryStore
     let logger: Logger
-    var loop: Reactor?
+    var loop: Reactor? {
+        get { slices.loop }
+        set { slices.loop = newValue }
+    }
     /// Rows per slice, adapted so a slice takes about `sliceBudget`.
     var sliceRows = 200
     var sliceBudget: Duration = .milliseconds(1)
-    var sliceGap: Duration = .milliseconds(1)
+    var sliceGap: Duration {
+        get { slices.gap }
+        set { slices.gap = newValue }
+    }
     /// Answers that can be confirmed now, by run id.
     private(set) var answers: [Int64: HeldAnswer] = [:]
     /// Answers being read back after a restart: rows read so far, rows in all.
     private var loading: [Int64: (done: Int, total: Int)] = [:]
     /// Why an answer this process knew is no longer kept.
     private var ended: [Int64: String] = [:]
-    private var jobs: [Job] = []
-    private var ticking = false
+    private let slices = SliceQueue<Job>()
     /// The longest slice so far (tests and benchmarks check the loop was never held long).
     private(set) var longestSlice: Duration = .zero
 
@@ -96,6 +101,8 @@ final class HeldRuns {
     init(store: DirectoryStore, logger: Logger) {
         self.store = store
         self.logger = logger
+        slices.step = { [unowned self] job throws(DirectoryError) in try timedStep(&job) }
+        slices.failed = { [unowned self] job, error in sliceFailed(job, error) }
     }
 
     /// What confirming run `id` can use.
@@ -202,49 +209,27 @@ final class HeldRuns {
 
     // MARK: - Slices
 
-    /// The first slice runs at once (a small answer is then done); the rest one per loop pass.
-    private func enqueue(_ job: Job) {
-        jobs.append(job)
-        if jobs.count == 1 && !ticking { runSlice() }
-        kick()
-    }
+    private func enqueue(_ job: Job) { slices.enqueue(job) }
 
-    private func kick() {
-        guard !jobs.isEmpty, !ticking else { return }
-        guard let loop else {
-            while !jobs.isEmpty { runSlice() }
-            return
-        }
-        ticking = true
-        loop.nextTick(after: sliceGap) { [weak self] in
-            guard let self else { return }
-            ticking = false
-            runSlice()
-            kick()
-        }
-    }
-
-    private func runSlice() {
-        guard !jobs.isEmpty else { return }
+    /// One slice, sized so that slices take about `sliceBudget` whatever the disk and CPU: the
+    /// next one is scaled by how far this one was from it.
+    private func timedStep(_ job: inout Job) throws(DirectoryError) -> Bool {
         let clock = SystemClock()
         let started = clock.now
         defer {
-            // Aim at the budget whatever the disk and CPU: scale by how far this slice was from it.
             let elapsed = clock.now.since(started)
             longestSlice = max(longestSlice, elapsed)
-            let took = elapsed.seconds
-            let scale = min(1.25, max(0.25, sliceBudget.seconds / max(took, 1e-6)))
+            let scale = min(1.25, max(0.25, sliceBudget.seconds / max(elapsed.seconds, 1e-6)))
             sliceRows = min(max(Int(Double(sliceRows) * scale), 50), 5_000)
         }
-        do throws(DirectoryError) {
-            if try step(&jobs[0], limit: sliceRows) { jobs.removeFirst() }
-        } catch {
-            logger.error("held sync answer slice failed", metadata: ["error": "\(error)"])
-            if case .load(let id, _) = jobs[0] {
-                loading[id] = nil
-                ended[id] = "its saved answer could not be read (\(error.reason))"
-            }
-            jobs.removeFirst()
+        return try step(&job, limit: sliceRows)
+    }
+
+    private func sliceFailed(_ job: Job, _ error: DirectoryError) {
+        logger.error("held sync answer slice failed", metadata: ["error": "\(error)"])
+        if case .load(let id, _) = job {
+            loading[id] = nil
+            ended[id] = "its saved answer could not be read (\(error.reason))"
         }
     }
 

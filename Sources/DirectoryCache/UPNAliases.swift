@@ -13,11 +13,16 @@ import Logging
 final class UPNAliases {
     let store: DirectoryStore
     let logger: Logger
-    var loop: Reactor?
+    var loop: Reactor? {
+        get { slices.loop }
+        set { slices.loop = newValue }
+    }
     var sliceRows = 200
-    var sliceGap: Duration = .milliseconds(1)
-    private var jobs: [Job] = []
-    private var ticking = false
+    var sliceGap: Duration {
+        get { slices.gap }
+        set { slices.gap = newValue }
+    }
+    private let slices = SliceQueue<Job>()
     /// Generations handed out, so two replaces queued back to back never share one.
     private var issued: [String: Int] = [:]
 
@@ -32,6 +37,10 @@ final class UPNAliases {
     init(store: DirectoryStore, logger: Logger) {
         self.store = store
         self.logger = logger
+        slices.step = { [unowned self] job throws(DirectoryError) in try step(&job) }
+        slices.failed = { _, error in
+            logger.error("sign-in names not written; the next full run writes them again", metadata: ["error": "\(error)"])
+        }
     }
 
     /// After a full run of `snapshot` applied: its source's names become exactly the snapshot's.
@@ -65,36 +74,7 @@ final class UPNAliases {
 
     // MARK: - Slices
 
-    private func enqueue(_ job: Job) {
-        jobs.append(job)
-        if jobs.count == 1 && !ticking { runSlice() }
-        kick()
-    }
-
-    private func kick() {
-        guard !jobs.isEmpty, !ticking else { return }
-        guard let loop else {
-            while !jobs.isEmpty { runSlice() }
-            return
-        }
-        ticking = true
-        loop.nextTick(after: sliceGap) { [weak self] in
-            guard let self else { return }
-            ticking = false
-            runSlice()
-            kick()
-        }
-    }
-
-    private func runSlice() {
-        guard !jobs.isEmpty else { return }
-        do throws(DirectoryError) {
-            if try step(&jobs[0]) { jobs.removeFirst() }
-        } catch {
-            logger.error("sign-in names not written; the next full run writes them again", metadata: ["error": "\(error)"])
-            jobs.removeFirst()
-        }
-    }
+    private func enqueue(_ job: Job) { slices.enqueue(job) }
 
     private func step(_ job: inout Job) throws(DirectoryError) -> Bool {
         switch job {
