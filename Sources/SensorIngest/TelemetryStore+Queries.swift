@@ -104,15 +104,7 @@ extension TelemetryStore {
             conditions.append("mask & ? != 0")
             arguments.append(.integer(mask))
         }
-        if let from {
-            conditions.append("ts >= ?")
-            arguments.append(.real(from))
-        }
-        if let to {
-            conditions.append("ts < ?")
-            arguments.append(.real(to))
-        }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let filter = Self.whereClause(&conditions, &arguments, from: from, to: to)
         // Each matching row holds at least one wanted reading, so `limit` rows are enough.
         arguments.append(.integer(Int64(limit)))
         var out: [StoredReading] = []
@@ -130,6 +122,22 @@ extension TelemetryStore {
         return out
     }
 
+    /// The conditions joined into a `WHERE` clause, with `from` (inclusive) and `to` (exclusive)
+    /// on `ts` added when given.
+    private static func whereClause(
+        _ conditions: inout [String], _ arguments: inout [SQLValue], from: Double?, to: Double?
+    ) -> String {
+        if let from {
+            conditions.append("ts >= ?")
+            arguments.append(.real(from))
+        }
+        if let to {
+            conditions.append("ts < ?")
+            arguments.append(.real(to))
+        }
+        return conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+    }
+
     /// The v1–v3 `readings` table, while it still holds rows.
     private func legacySeries(
         sensor: String?, resource: String?, kind: ReadingKind?, from: Double?, to: Double?, limit: Int
@@ -141,15 +149,7 @@ extension TelemetryStore {
             conditions.append("\(column) = ?")
             arguments.append(.text(value))
         }
-        if let from {
-            conditions.append("ts >= ?")
-            arguments.append(.real(from))
-        }
-        if let to {
-            conditions.append("ts < ?")
-            arguments.append(.real(to))
-        }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let filter = Self.whereClause(&conditions, &arguments, from: from, to: to)
         arguments.append(.integer(Int64(limit)))
         return try db.query(
             "SELECT id, \(Self.readingColumns) FROM readings\(filter) ORDER BY ts DESC, id DESC LIMIT ?", arguments
