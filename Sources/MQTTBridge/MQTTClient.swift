@@ -168,7 +168,11 @@ public final class MQTTClient {
                 if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) || errno == EAGAIN || registration == nil { break }
             }
         }
-        if rc == Int32(MOSQ_ERR_SUCCESS.rawValue) && r.contains(.writable) {
+        // Replies and PUBACKs that the handlers just queued (libmosquitto only queues a publish
+        // made inside its callback) go out now, not at the end of the tick: a door's answer
+        // otherwise waited for every callback after this one and for the telemetry commit.
+        // The write never blocks; what the socket does not take waits for write readiness.
+        if rc == Int32(MOSQ_ERR_SUCCESS.rawValue) && (r.contains(.writable) || mosquitto_want_write(mosq)) {
             rc = mosquitto_loop_write(mosq, 1)
         }
         // On failure libmosquitto already closed the socket and ran on_disconnect; make sure we
