@@ -112,6 +112,9 @@ loop_lag() { # label: the controller's loop lag from /metrics, in ms
         tee -a "$RESULTS"
     # The callback sites that held the loop longest so far, for the lag above.
     api GET /metrics | grep '^fleet_loop_slow_callback_max_seconds' | sort -t' ' -k2 -gr | head -4 | sed 's/^/  /' || true
+    # Time the controller was ready to run but had no core, since it started: a request that
+    # arrives then waits although the loop has nothing in hand.
+    awk '{ printf "  waited for a CPU since start: %.2f s\n", $2 / 1e9 }' "/proc/$CTL_PID/schedstat" || true
 }
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # The first Graph sync starts with the daemon; let it finish so the next one is measured alone.
