@@ -50,7 +50,7 @@ public final class SensorIngest {
     let clock: any Clock
     let logger: Logger
     let registry: DecoderRegistry
-    private let dedupeWindow: Double
+    let dedupeWindow: Double
     var claimedSensors: [String: ClaimedSensor] = [:] {
         didSet { claimsVersion &+= 1 }
     }
@@ -62,28 +62,41 @@ public final class SensorIngest {
     /// Last running people totals; read from the store on first use (see ``CounterTotals``).
     var counterTotals: CounterTotals?
     var occupancy: OccupancyTracker
-    private var occupancyShown: [String: OccupancyTracker.State] = [:]
+    var occupancyShown: [String: OccupancyTracker.State] = [:]
     /// Resources whose counters or PIR changed since the last announcement.
-    private var occupancyTouched: Set<String> = []
-    private var pending = TelemetryBatch()
+    var occupancyTouched: Set<String> = []
+    var pending = TelemetryBatch()
     /// Keys in the batch not yet committed (so not yet findable in the store).
-    private var pendingSeen: Set<UplinkKey> = []
+    var pendingSeen: Set<UplinkKey> = []
     /// Each device's newest LoRaWAN keys: copies and retries are found here. Keys go to the store
     /// with the readings of the same commit (appended to `seen_log`), so a stored reading's key is
     /// never lost in a crash.
-    private var recentUplinks = RecentUplinks(maxDevices: SensorIngest.maxTrackedDevices)
+    var recentUplinks = RecentUplinks(maxDevices: SensorIngest.maxTrackedDevices)
     /// Rollup deltas due for writing, a slice per commit (see ``rollupSlice``).
-    private var rollupBacklog = RollupDeltas()
-    private var pendingSince: Instant?
+    var rollupBacklog = RollupDeltas()
+    var pendingSince: Instant?
     /// Rollup increments of stored readings not yet written (see ``flushIfDue()``).
-    private var rollupDeltas = RollupDeltas()
-    private var lastRollupWrite: Instant
+    var rollupDeltas = RollupDeltas()
+    var lastRollupWrite: Instant
     /// The highest frame counter taken per DevEUI (seeded from the duplicate filter at start).
-    private var highestFCnt: [String: Int] = [:]
-    private var pendingDiscovered: [String: Int] = [:]
-    private var logged: Set<String> = []
-    private var lastPrune: Double?
-    private var storeFailing = false
+    var highestFCnt: [String: Int] = [:]
+    var pendingDiscovered: [String: Int] = [:]
+    var logged: Set<String> = []
+    var lastPrune: Double?
+    var storeFailing = false
+    /// When the last batch was committed.
+    var lastCommit: Instant?
+    /// WAL checkpoints run so far, and the WAL's size in frames at the last one.
+    public internal(set) var checkpoints = (count: 0, lastLogFrames: 0)
+    /// A WAL this large is checkpointed even while writes go on (8 MB: about once a second in a
+    /// 37k uplinks/s flood). Each checkpoint syncs the WAL and the database file, which on this
+    /// class of disk takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one
+    /// timer in twenty late, while 32 MB at a time held the loop up to 46 ms. At 8 MB a 1M flood
+    /// saw at most 18 ms (loop-lag p99 12 ms, BENCHMARKS.md): the stall grows with the size copied,
+    /// so fewer, larger checkpoints trade a lower count for longer stalls.
+    var checkpointFrames = 2_048
+    /// A pause in writes this long lets whatever the WAL holds be copied back.
+    static let checkpointQuiet: Duration = .milliseconds(500)
 
     /// - Parameters:
     ///   - dedupeWindow: seconds an uplink's (DevEUI, fCnt, payload) stays known. Copies arrive
@@ -218,193 +231,6 @@ public final class SensorIngest {
                 unit: sample.unit, timestamp: sample.timestamp ?? measuredAt, receivedAt: now))
         }
     }
-
-    /// Commits everything buffered since the last flush in one transaction and returns the number
-    /// of readings written. The daemon calls it once per loop tick and once at shutdown.
-    ///
-    /// Before the commit, counter readings update the people count per resource; a changed count
-    /// is stored with the batch and as a derived `people_count` reading (sensor `derived`).
-    ///
-    /// On a database error the batch is kept for the next call (readings beyond
-    /// `maxPendingReadings` are dropped oldest first and counted), and the error is logged once
-    /// until a flush succeeds again.
-    @discardableResult
-    public func flush() -> Int { commitPending(rollupsDue: true, drain: true) }
-
-    /// WAL checkpoints run so far, and the WAL's size in frames at the last one.
-    public private(set) var checkpoints = (count: 0, lastLogFrames: 0)
-    /// When the last batch was committed.
-    private var lastCommit: Instant?
-    /// A WAL this large is checkpointed even while writes go on (8 MB: about once a second in a
-    /// 37k uplinks/s flood). Each checkpoint syncs the WAL and the database file, which on this
-    /// class of disk takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one
-    /// timer in twenty late, while 32 MB at a time held the loop up to 46 ms. At 8 MB a 1M flood
-    /// saw at most 18 ms (loop-lag p99 12 ms, BENCHMARKS.md): the stall grows with the size copied,
-    /// so fewer, larger checkpoints trade a lower count for longer stalls.
-    var checkpointFrames = 2_048
-    /// A pause in writes this long lets whatever the WAL holds be copied back.
-    static let checkpointQuiet: Duration = .milliseconds(500)
-
-    /// Copies the WAL back into telemetry.sqlite between commits (the store turns SQLite's
-    /// automatic checkpoint off, which would run inside a commit): once writes pause, or when
-    /// the WAL passed ``checkpointFrames``. The daemon calls it on a short timer; a failure is
-    /// logged once and the next call retries.
-    public func checkpoint() {
-        let frames = store.walFrames
-        guard frames > 0 else { return }
-        let quiet = lastCommit.map { clock.now.since($0) >= Self.checkpointQuiet } ?? true
-        guard quiet || frames >= checkpointFrames else { return }
-        do {
-            let result = try store.checkpoint()
-            checkpoints = (checkpoints.count + 1, result.logFrames)
-        } catch {
-            logOnce(key: "store|checkpoint", level: .warning, "telemetry WAL checkpoint failed; retrying: \(error)",
-                    metadata: [:])
-        }
-    }
-
-    /// What the daemon calls at the end of every loop tick and on a short timer: commits once
-    /// the buffer holds ``batchReadings`` readings or its oldest entry is ``batchAge`` old, so a
-    /// flood is written in transactions of a few thousand rows (each a few milliseconds) rather
-    /// than one per message. Rollup deltas go along every ``rollupInterval``.
-    @discardableResult
-    public func flushIfDue() -> Int {
-        let now = clock.now
-        let rollupsDue = !rollupDeltas.isEmpty && now.since(lastRollupWrite) >= Self.rollupInterval
-        // A rollup backlog rides along with commits that are due anyway (by size or age).
-        guard !pending.isEmpty || rollupsDue || !rollupBacklog.isEmpty else {
-            pendingSince = nil
-            return 0
-        }
-        let since = pendingSince ?? now
-        pendingSince = since
-        guard pending.readings.count >= Self.batchReadings || now.since(since) >= Self.batchAge || rollupsDue else {
-            return 0
-        }
-        return commitPending(rollupsDue: rollupsDue, drain: false)
-    }
-
-    /// - Parameter drain: write every rollup delta now (a reader wants them), not a slice.
-    private func commitPending(rollupsDue: Bool, drain: Bool) -> Int {
-        let now = clock.unixTime
-        var written = 0
-        pendingSince = nil
-        if pending.rollupsApplied < pending.readings.count {
-            rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
-            pending.rollupsApplied = pending.readings.count
-        }
-        if rollupsDue {
-            rollupBacklog.absorb(rollupDeltas)
-            rollupDeltas = RollupDeltas()
-            lastRollupWrite = clock.now
-        }
-        // A failed commit keeps its slice; the backlog waits behind it.
-        if pending.rollups.isEmpty && !rollupBacklog.isEmpty {
-            pending.rollups = rollupBacklog.take(drain ? Int.max : Self.rollupSlice)
-        } else if drain {
-            pending.rollups.absorb(rollupBacklog)
-            rollupBacklog = RollupDeltas()
-        }
-        pending.writesAllLatest = drain
-        if !pending.isEmpty || (drain && store.hasUnwrittenLatest) {
-            deriveOccupancy(now: now)
-            if pending.rollupsApplied < pending.readings.count {  // derived people counts
-                if drain {
-                    pending.rollups.merge(pending.readings[pending.rollupsApplied...])
-                } else {
-                    rollupDeltas.merge(pending.readings[pending.rollupsApplied...])
-                }
-                pending.rollupsApplied = pending.readings.count
-            }
-            do {
-                try commitCounting(pending)
-                written = pending.readings.count
-                counters.stored += written
-                lastCommit = clock.now
-                let committed = pending
-                pending = TelemetryBatch()
-                if !pendingSeen.isEmpty {
-                    for seen in committed.seen where seen.key.fCnt < 0 { pendingSeen.remove(seen.key) }
-                }
-                pendingDiscovered.removeAll(keepingCapacity: true)
-                if storeFailing {
-                    storeFailing = false
-                    logger.notice("telemetry store writable again")
-                }
-                if !committed.readings.isEmpty { onCommitted?(committed.readings) }
-                announceOccupancy(now: now)
-            } catch {
-                counters.storeErrors += 1
-                if !storeFailing {
-                    storeFailing = true
-                    logger.error("cannot write telemetry; keeping the batch", metadata: ["error": "\(error)"])
-                }
-                let excess = pending.readings.count - Self.maxPendingReadings
-                if excess > 0 {
-                    pending.readings.removeFirst(excess)
-                    counters.dropped += excess
-                }
-                return 0
-            }
-        }
-        if now - (lastPrune ?? -.infinity) >= Self.pruneInterval {
-            lastPrune = now
-            do {
-                // A full slice means more is waiting: come back in a second, not in ten minutes.
-                if try store.pruneSeen(before: now - dedupeWindow) { lastPrune = now - Self.pruneInterval + 1 }
-                try store.pruneDeadLetters(keep: Self.deadLettersKept)
-            } catch {
-                logger.warning("cannot prune telemetry tables", metadata: ["error": "\(error)"])
-            }
-        }
-        return written
-    }
-
-    /// Runs counters through the tracker; only readings not yet applied (a failed commit keeps
-    /// its batch, and its counts must not be added twice) are looked at.
-    private func deriveOccupancy(now: Double) {
-        var changed: [String: OccupancyTracker.Day] = [:]
-        for day in occupancy.rollOver(now: now) {
-            changed[day.resource] = day
-            occupancyTouched.insert(day.resource)
-        }
-        for index in pending.occupancyApplied..<pending.readings.count
-        where OccupancyTracker.matters(pending.readings[index].kind) {
-            occupancyTouched.insert(pending.readings[index].resource)
-            if let day = occupancy.apply(pending.readings[index]) { changed[day.resource] = day }
-        }
-        pending.occupancyApplied = pending.readings.count
-        guard !changed.isEmpty else { return }
-        pending.occupancy += changed.values.sorted { $0.resource < $1.resource }
-        if let kind = ReadingKind(rawValue: "people_count") {
-            for day in changed.values.sorted(by: { $0.resource < $1.resource }) {
-                pending.readings.append(Reading(
-                    sensor: "derived", resource: day.resource, kind: kind, value: Double(day.people), unit: "people",
-                    timestamp: day.updatedAt, receivedAt: now))
-            }
-            pending.occupancyApplied = pending.readings.count
-        }
-    }
-
-    private func announceOccupancy(now: Double) {
-        guard !occupancyTouched.isEmpty else { return }
-        let touched = occupancyTouched
-        occupancyTouched.removeAll(keepingCapacity: true)
-        for resource in touched {
-            let state = occupancy.state(of: resource, now: now)
-            guard occupancyShown[resource] != state else { continue }
-            occupancyShown[resource] = state
-            onOccupancyChanged?(resource, state)
-        }
-    }
-
-    /// People count and occupied state of a resource, for the API.
-    public func occupancyState(of resource: String) -> OccupancyTracker.State {
-        occupancy.state(of: resource, now: clock.unixTime)
-    }
-
-    /// Resources with counters or presence sensors.
-    public var occupancyResources: [String] { occupancy.resources }
 
     // MARK: - Helpers
 
