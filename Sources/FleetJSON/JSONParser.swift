@@ -53,15 +53,8 @@ struct JSONParser {
     }
 
     private mutating func parseArray() throws(JSONError) -> JSON {
-        try enterContainer()
-        offset += 1
-        skipWhitespace()
         var elements: [JSON] = []
-        if offset < input.count, input[offset] == ASCII.closeBracket {
-            offset += 1
-            depth -= 1
-            return .array(elements)
-        }
+        if try openContainer(closedBy: ASCII.closeBracket) { return .array(elements) }
         while true {
             elements.append(try parseValue())
             guard try another(closedBy: ASCII.closeBracket, "expected ',' or ']'") else { return .array(elements) }
@@ -69,15 +62,8 @@ struct JSONParser {
     }
 
     private mutating func parseObject() throws(JSONError) -> JSON {
-        try enterContainer()
-        offset += 1
-        skipWhitespace()
         var members = JSONObject()
-        if offset < input.count, input[offset] == ASCII.closeBrace {
-            offset += 1
-            depth -= 1
-            return .object(members)
-        }
+        if try openContainer(closedBy: ASCII.closeBrace) { return .object(members) }
         while true {
             guard offset < input.count else { throw endOfInput() }
             guard input[offset] == ASCII.quote else {
@@ -116,6 +102,18 @@ struct JSONParser {
     mutating func enterContainer() throws(JSONError) {
         depth += 1
         if depth > maxDepth { throw JSONError(offset: offset, reason: "nesting deeper than \(maxDepth)") }
+    }
+
+    /// Steps into the array or object whose opening byte is at `offset`; true when it is empty
+    /// (then it is also closed again and `offset` is past it).
+    mutating func openContainer(closedBy close: UInt8) throws(JSONError) -> Bool {
+        try enterContainer()
+        offset += 1
+        skipWhitespace()
+        guard offset < input.count, input[offset] == close else { return false }
+        offset += 1
+        depth -= 1
+        return true
     }
 
     mutating func parseLiteral(_ word: StaticString) throws(JSONError) {
@@ -191,14 +189,7 @@ struct JSONParser {
         guard offset < input.count else { throw endOfInput() }
         switch input[offset] {
         case ASCII.openBrace:
-            try enterContainer()
-            offset += 1
-            skipWhitespace()
-            if offset < input.count, input[offset] == ASCII.closeBrace {
-                offset += 1
-                depth -= 1
-                return
-            }
+            if try openContainer(closedBy: ASCII.closeBrace) { return }
             while true {
                 guard offset < input.count else { throw endOfInput() }
                 guard input[offset] == ASCII.quote else { throw JSONError(offset: offset, reason: "expected string key") }
@@ -212,14 +203,7 @@ struct JSONParser {
                 guard try another(closedBy: ASCII.closeBrace, "expected ',' or '}'") else { return }
             }
         case ASCII.openBracket:
-            try enterContainer()
-            offset += 1
-            skipWhitespace()
-            if offset < input.count, input[offset] == ASCII.closeBracket {
-                offset += 1
-                depth -= 1
-                return
-            }
+            if try openContainer(closedBy: ASCII.closeBracket) { return }
             while true {
                 try skipValue()
                 guard try another(closedBy: ASCII.closeBracket, "expected ',' or ']'") else { return }
