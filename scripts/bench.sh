@@ -95,9 +95,7 @@ resource = "bench/lobby"
 topic = "milesight/uplink/#"
 format = "milesight-gateway"
 TOML
-    for i in $(seq 0 $((SENSORS - 1))); do
-        printf '[[sensors]]\ndev_eui = "24E12471%08X"\nvendor = "milesight"\nmodel = "AM307"\nresource = "bench/room-%d"\n' "$i" "$i"
-    done
+    sim_sensor_claims "$SENSORS"
 } >"$OUT/config.toml"
 
 "$BIN/fleet-controller" run --config "$OUT/config.toml" >"$OUT/controller.log" 2>&1 &

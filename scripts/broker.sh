@@ -86,3 +86,11 @@ stop_all() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
     broker_stop
 }
+
+# [[sensors]] claims for the AM307s `device-sim sensors --count N` publishes (its DevEUI scheme),
+# one resource each, for a controller config.
+sim_sensor_claims() { # count
+    for i in $(seq 0 $(($1 - 1))); do
+        printf '[[sensors]]\ndev_eui = "24E12471%08X"\nvendor = "milesight"\nmodel = "AM307"\nresource = "bench/room-%d"\n' "$i" "$i"
+    done
+}
