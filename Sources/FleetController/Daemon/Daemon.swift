@@ -30,8 +30,9 @@ final class Daemon {
     let adminToken: String
     private let systemd: SystemdNotify
     private var announcedReady = false
-    /// Connections whose subscriptions the broker has acknowledged (READY=1 waits for both).
-    private var readyConnections = 0
+    /// Sessions whose subscriptions the broker has acknowledged (READY=1 waits for both; a
+    /// reconnect of one must not count twice).
+    private var readySessions: Set<ObjectIdentifier> = []
 
     struct StartupError: Error, CustomStringConvertible {
         var description: String
@@ -98,9 +99,9 @@ final class Daemon {
         try reactor.onSignal(SIGINT) { [unowned self] in self.shutdown("SIGINT") }
         try reactor.onSignal(SIGHUP) { [unowned self] in self.reload() }
         for client in [mqtt, sensorMQTT] {
-            client.onReady = { [unowned self] in
-                self.readyConnections += 1
-                if self.readyConnections >= 2 { self.announceReady() }
+            client.onReady = { [unowned self, unowned client] in
+                self.readySessions.insert(ObjectIdentifier(client))
+                if self.readySessions.count == 2 { self.announceReady() }
             }
         }
         for f in features { f.start() }
