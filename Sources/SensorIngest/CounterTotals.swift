@@ -27,9 +27,11 @@ import FleetStore
 ///   reset command), after which the new total is what the device counted since the restart;
 /// - a report older than the last total (a gateway replaying after an outage) changes nothing.
 ///
-/// Only the line whose period counts are readings is counted (VS13x: line 1, the room's door by
-/// convention, see `Milesight+VSSeries.swift`). The last totals are kept in `telemetry.sqlite`
-/// (`counter_totals`), written in the same transaction as the readings derived from them, so a
+/// Each counted line is kept on its own: a VS133 / VS135 counts line 1 (the room's door by
+/// convention, see `Milesight+VSSeries.swift`) or the lines its claim lists (``CountedLines``),
+/// each with its own baseline, and the uplink's people counts are the sum over those lines. A
+/// line added to a claim later starts with a baseline like a new sensor. The last totals are kept
+/// in `telemetry.sqlite` (`counter_totals`, a row per sensor and line), written in the same transaction as the readings derived from them, so a
 /// restart neither repeats a difference nor loses the baseline (nor forgets what period counts
 /// passed on since). Pure bookkeeping.
 public struct CounterTotals {
@@ -41,6 +43,10 @@ public struct CounterTotals {
         public var totalOut: String
         /// 2^16 or 2^32: the value after which the device's counter wraps to zero.
         public var modulus: Double
+        /// A VS133 / VS135 line's number: its period counts are its own fields
+        /// (`line_N_period_in/out`). Nil for a model's only line, whose period counts are the
+        /// uplink's people readings.
+        public var number: Int? = nil
     }
 
     /// The last totals of one sensor's line, the uplink time they came with, and the period
@@ -81,7 +87,7 @@ public struct CounterTotals {
     public static let lines: [String: [Line]] = {
         let u16 = 65_536.0
         let u32 = 4_294_967_296.0
-        let vs13x = [Line(name: "line_1", totalIn: "line_1_total_in", totalOut: "line_1_total_out", modulus: u32)]
+        let vs13x = [vs13xLine(1)]
         let vs35x = [Line(name: "line", totalIn: "total_in", totalOut: "total_out", modulus: u16)]
         return [
             "VS121": [Line(name: "line", totalIn: "people_total_in", totalOut: "people_total_out", modulus: u16)],
@@ -102,18 +108,30 @@ public struct CounterTotals {
     public static func counts(_ model: String) -> Bool { lines[model.uppercased()] != nil }
 
     /// The uplink with its people counts replaced as the type describes; `time` is the uplink's
-    /// measurement time (the network's receive time).
-    public mutating func apply(_ decoded: DecodedUplink, sensor: String, model: String, at time: Double) -> DecodedUplink {
-        guard let lines = Self.lines[model.uppercased()] else { return decoded }
-        // One counted line per model, so the uplink's period counts are that line's.
-        let periodIn = decoded.measurements.filter { $0.kind == .peopleIn }.reduce(0) { $0 + max($1.value, 0) }
-        let periodOut = decoded.measurements.filter { $0.kind == .peopleOut }.reduce(0) { $0 + max($1.value, 0) }
-        var derived: [Measurement] = []
+    /// measurement time (the network's receive time). `counted` are the VS133 / VS135 lines the
+    /// claim lists (see ``CountedLines``): their period counts are summed, and each line's totals
+    /// are its own baseline; other models have one line and ignore it.
+    public mutating func apply(
+        _ decoded: DecodedUplink, sensor: String, model: String, lines counted: [Int] = CountedLines.standard,
+        at time: Double
+    ) -> DecodedUplink {
+        guard let lines = Self.lines(model: model, counted: counted) else { return decoded }
+        let numbered = lines.first?.number != nil
+        let decoded = numbered ? CountedLines.select(decoded, lines: counted) : decoded
+        // A line with a number has its own period counts; a model's only line has the uplink's.
+        let uplinkIn = decoded.measurements.filter { $0.kind == .peopleIn }.reduce(0) { $0 + max($1.value, 0) }
+        let uplinkOut = decoded.measurements.filter { $0.kind == .peopleOut }.reduce(0) { $0 + max($1.value, 0) }
+        var kept: [CountedLines.Periods] = []
+        var derivedIn: [Double] = []
+        var derivedOut: [Double] = []
         var dropPeriods = false
         for line in lines {
             let key = Key(sensor: sensor, line: line.name)
             let previous = last[key]
             let fresh = previous.map { time >= $0.at && time - $0.at <= Self.maxGap } ?? false
+            let periods = line.number.map { CountedLines.periods(decoded, line: $0) }
+            let periodIn = periods?.sumIn ?? uplinkIn
+            let periodOut = periods?.sumOut ?? uplinkOut
             guard let totalIn = decoded.fields[line.totalIn]?.double, let totalOut = decoded.fields[line.totalOut]?.double
             else {
                 // Counted now; the next total's difference contains them, so they are noted.
@@ -123,6 +141,7 @@ public struct CounterTotals {
                     last[key] = total
                     changed.insert(key)
                 }
+                if let periods { kept.append(periods) }
                 continue
             }
             if let previous, time < previous.at {
@@ -133,21 +152,33 @@ public struct CounterTotals {
                 dropPeriods = true
                 let crossedIn = Self.delta(from: previous.totalIn, to: totalIn, modulus: line.modulus)
                 let crossedOut = Self.delta(from: previous.totalOut, to: totalOut, modulus: line.modulus)
-                derived += [
-                    Measurement(kind: .peopleIn, value: max(0, crossedIn - previous.countedIn), unit: ReadingUnit.people),
-                    Measurement(kind: .peopleOut, value: max(0, crossedOut - previous.countedOut), unit: ReadingUnit.people),
-                ]
+                derivedIn.append(max(0, crossedIn - previous.countedIn))
+                derivedOut.append(max(0, crossedOut - previous.countedOut))
+            } else if let periods {
+                kept.append(periods)  // a baseline: this line's period counts stand
             }
             last[key] = Total(sensor: sensor, line: line.name, totalIn: totalIn, totalOut: totalOut, at: time)
             changed.insert(key)
         }
-        guard dropPeriods || !derived.isEmpty else { return decoded }
+        guard dropPeriods else { return decoded }
         var out = decoded
-        if dropPeriods {
-            out.measurements.removeAll { $0.kind == .peopleIn || $0.kind == .peopleOut }
-        }
-        out.measurements += derived
+        out.measurements.removeAll { $0.kind == .peopleIn || $0.kind == .peopleOut }
+        let sumIn = derivedIn.isEmpty ? nil : derivedIn.reduce(0, +)
+        let sumOut = derivedOut.isEmpty ? nil : derivedOut.reduce(0, +)
+        out.measurements += CountedLines.measurements(kept, extraIn: sumIn, extraOut: sumOut)
         return out
+    }
+
+    /// The lines counted for a claim of `model`: the listed VS133 / VS135 lines, else the model's.
+    static func lines(model: String, counted: [Int]) -> [Line]? {
+        let canonical = model.uppercased()
+        guard CountedLines.applies(to: canonical) else { return lines[canonical] }
+        return (counted.isEmpty ? CountedLines.standard : counted).map(vs13xLine)
+    }
+
+    private static func vs13xLine(_ number: Int) -> Line {
+        Line(name: "line_\(number)", totalIn: "line_\(number)_total_in", totalOut: "line_\(number)_total_out",
+             modulus: 4_294_967_296.0, number: number)
     }
 
     /// Crossings between two readings of a running total.
@@ -172,7 +203,9 @@ public struct CounterTotals {
 extension SensorIngest {
     /// The uplink's people counts as deltas (see ``CounterTotals``). The last totals are read
     /// from the store on first use, so models without totals never touch the table.
-    func countingTotals(_ decoded: DecodedUplink, sensor: String, model: String, at time: Double) -> DecodedUplink {
+    func countingTotals(
+        _ decoded: DecodedUplink, sensor: String, model: String, lines: [Int]?, at time: Double
+    ) -> DecodedUplink {
         guard CounterTotals.counts(model) else { return decoded }
         if counterTotals == nil {
             do {
@@ -183,7 +216,7 @@ extension SensorIngest {
                 counterTotals = CounterTotals()
             }
         }
-        return counterTotals!.apply(decoded, sensor: sensor, model: model, at: time)
+        return counterTotals!.apply(decoded, sensor: sensor, model: model, lines: lines ?? CountedLines.standard, at: time)
     }
 
     /// Commits a batch together with the people totals its deltas came from.

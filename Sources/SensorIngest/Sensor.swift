@@ -11,13 +11,19 @@ public struct Sensor: Equatable, Sendable {
     public var resource: String
     /// What a display shows as the room's name (DS3604); nil means the resource's last segment.
     public var name: String?
+    /// The VS133 / VS135 counting lines whose in/out feed the resource's people counts, sorted;
+    /// nil means line 1 (see ``CountedLines``). Other models refuse a list.
+    public var lines: [Int]?
 
-    public init(devEUI: String, vendor: String, model: String, resource: String, name: String? = nil) {
+    public init(
+        devEUI: String, vendor: String, model: String, resource: String, name: String? = nil, lines: [Int]? = nil
+    ) {
         self.devEUI = devEUI
         self.vendor = vendor
         self.model = model
         self.resource = resource
         self.name = name
+        self.lines = lines
     }
 }
 

@@ -4,7 +4,7 @@ import FleetStore
 /// The JSON views the admin API serves, shaped here so the daemon only routes.
 extension SensorIngest {
     /// What `GET /api/v1/sensors` lists: each claim with its newest reading per kind, battery and
-    /// presence.
+    /// presence; a VS133 / VS135 also with the counting lines it sums (`"lines": [1, 2]`).
     public func sensorsJSON() throws(StoreError) -> JSON {
         flush()  // a reader sees what was received, not what the last batch held
         let presence = Dictionary(try store.presence().map { ($0.device, $0) }) { a, _ in a }
@@ -20,6 +20,9 @@ extension SensorIngest {
                 "battery": latest.first { $0.kind == .battery }.map { .number($0.value) } ?? .null,
             ]
             if let name = s.name { object["name"] = .string(name) }
+            if CountedLines.applies(to: s.model) {
+                object["lines"] = .array((s.lines ?? CountedLines.standard).map { .number(Double($0)) })
+            }
             if let p = presence[s.devEUI] {
                 object["online"] = .bool(p.online)
                 object["presence_at"] = .number(p.at)

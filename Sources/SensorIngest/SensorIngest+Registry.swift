@@ -119,23 +119,29 @@ extension SensorIngest {
         var claimed = sensor
         claimed.devEUI = id
         claimed.vendor = vendor
+        let decoder: (any SensorDecoder)?
         do {
-            let decoder = try registry.decoder(vendor: vendor, model: sensor.model)
-            claimed.vendor = decoder.vendor
-            claimed.model = decoder.model
-            return (claimed, decoder)
+            decoder = try registry.decoder(vendor: vendor, model: sensor.model)
         } catch {
             guard gatewayDecoded else { throw error }
-            return (claimed, nil)
+            decoder = nil
         }
+        if let decoder {
+            claimed.vendor = decoder.vendor
+            claimed.model = decoder.model
+        }
+        claimed.lines = try CountedLines.validate(sensor.lines, model: claimed.model)
+        return (claimed, decoder)
     }
 
     // MARK: - Permit window
 
-    /// Opens (or replaces) the claim window.
+    /// Opens (or replaces) the claim window. It is stored in `telemetry.sqlite` with its absolute
+    /// expiry, so a restart within it reopens it (``restorePermit()``).
     ///
     /// - Throws: ``DecodeError`` for more than ``PermitWindow/maxSeconds``, or a model no decoder
-    ///   knows (gateway-decoded vendors excepted).
+    ///   knows (gateway-decoded vendors excepted); `.invalidField` on `store` when the window
+    ///   cannot be stored, and then no window is open.
     @discardableResult
     public func openPermit(
         vendor: String, model: String, resource: String, seconds: Double
@@ -149,6 +155,11 @@ extension SensorIngest {
         let now = clock.unixTime
         let window = PermitWindow(
             vendor: probe.sensor.vendor, model: probe.sensor.model, resource: resource, opened: now, until: now + seconds)
+        do {
+            try store.savePermit(window)
+        } catch {
+            throw DecodeError(.invalidField, field: "store", reason: "cannot store the claim window: \(error)")
+        }
         permit = window
         logger.notice(
             "claim window open", metadata: ["model": "\(window.model)", "resource": "\(resource)", "seconds": "\(seconds)"])
@@ -161,7 +172,50 @@ extension SensorIngest {
         return permit
     }
 
-    public func closePermit() { permit = nil }
+    /// Closes the window, here and in the store. A window that cannot be deleted from the store
+    /// is closed now but would reopen after a restart until it expires: logged, and the error is
+    /// returned for the caller to report.
+    @discardableResult
+    public func closePermit() -> StoreError? {
+        permit = nil
+        do {
+            try store.deletePermit()
+            return nil
+        } catch {
+            logger.error("cannot remove the closed claim window from the store", metadata: ["error": "\(error)"])
+            return error
+        }
+    }
+
+    /// Reopens the window stored before a restart with the time it has left; one that expired
+    /// meanwhile is dropped. Its refused list starts empty: those devices are judged again.
+    /// Call after ``loadStoredClaims()``.
+    public func restorePermit() {
+        let stored: PermitWindow?
+        do {
+            stored = try store.storedPermit()
+        } catch {
+            logger.error("cannot read the stored claim window; none is open", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let stored else { return }
+        let now = clock.unixTime
+        guard now < stored.until else {
+            permit = nil
+            do { try store.deletePermit() } catch {
+                logger.warning("cannot remove the expired claim window", metadata: ["error": "\(error)"])
+            }
+            logger.info("claim window expired while stopped", metadata: ["model": "\(stored.model)", "resource": "\(stored.resource)"])
+            return
+        }
+        permit = stored
+        logger.notice(
+            "claim window reopened",
+            metadata: [
+                "model": "\(stored.model)", "resource": "\(stored.resource)",
+                "remaining_s": "\(Int((stored.until - now).rounded()))",
+            ])
+    }
 
     /// A LoRaWAN device first heard during the window is claimed only when its uplink decodes
     /// cleanly with the window's model — no error, no warning — and either carries a measurement

@@ -206,7 +206,8 @@ public final class SensorIngest {
                     metadata: ["device": "\(uplink.devEUI)", "model": "\(decoder.model)"])
         }
         let sensor = claimed.sensor
-        pending.readings += countingTotals(decoded, sensor: sensor.devEUI, model: decoder.model, at: uplink.receivedAt ?? now)
+        pending.readings += countingTotals(
+            decoded, sensor: sensor.devEUI, model: decoder.model, lines: sensor.lines, at: uplink.receivedAt ?? now)
             .readings(
             sensor: sensor.devEUI, resource: sensor.resource, measuredAt: uplink.receivedAt ?? now, receivedAt: now)
     }

@@ -29,20 +29,36 @@ public struct PresenceState: Equatable, Sendable {
 }
 
 extension TelemetryStore {
+    /// Appended to ``migrations``; never edited once released.
+    static let claimLinesMigration = Migration(
+        "telemetry-v7",
+        """
+            -- The VS133 / VS135 counting lines a claim sums, as "1,2"; NULL is line 1 alone.
+            ALTER TABLE claims ADD COLUMN lines TEXT;
+            """)
+
     // MARK: - Claims
+
+    /// `[1, 2]` as stored: `1,2`.
+    static func linesText(_ lines: [Int]) -> String { lines.map(String.init).joined(separator: ",") }
+
+    /// A stored list back; what is not a number is left out, and the claim is checked again on
+    /// restore, so a damaged value is reported rather than counted.
+    static func lines(fromText text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
 
     public func saveClaim(_ claim: StoredClaim) throws(StoreError) {
         try db.execute(
             """
-            INSERT INTO claims (device, vendor, model, resource, name, origin, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO claims (device, vendor, model, resource, name, origin, claimed_at, lines)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (device) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,
                 resource = excluded.resource, name = excluded.name, origin = excluded.origin,
-                claimed_at = excluded.claimed_at
+                claimed_at = excluded.claimed_at, lines = excluded.lines
             """,
             [
                 .text(claim.sensor.devEUI), .text(claim.sensor.vendor), .text(claim.sensor.model),
                 .text(claim.sensor.resource), SQLValue(claim.sensor.name), .text(claim.origin.rawValue),
-                .real(claim.claimedAt),
+                .real(claim.claimedAt), SQLValue(claim.sensor.lines.map(Self.linesText)),
             ])
         try forgetDiscovered(devEUI: claim.sensor.devEUI)
     }
@@ -54,12 +70,14 @@ extension TelemetryStore {
 
     /// Stored claims, by device.
     public func claims() throws(StoreError) -> [StoredClaim] {
-        try db.query("SELECT device, vendor, model, resource, name, origin, claimed_at FROM claims ORDER BY device", [])
+        try db.query(
+            "SELECT device, vendor, model, resource, name, origin, claimed_at, lines FROM claims ORDER BY device", []
+        )
             .map { row in
                 StoredClaim(
                     sensor: Sensor(
                         devEUI: row.text(0) ?? "", vendor: row.text(1) ?? "", model: row.text(2) ?? "",
-                        resource: row.text(3) ?? "", name: row.text(4)),
+                        resource: row.text(3) ?? "", name: row.text(4), lines: row.text(7).map(Self.lines(fromText:))),
                     origin: row.text(5).flatMap(ClaimOrigin.init(rawValue:)) ?? .api, claimedAt: row.double(6) ?? 0)
             }
     }

@@ -253,6 +253,8 @@ public final class TelemetryStore {
                     PRIMARY KEY (sensor, kind)
                 ) WITHOUT ROWID;
                 """),
+        claimLinesMigration,
+        permitWindowMigration,
     ]
 
     // MARK: - Writing

@@ -60,6 +60,45 @@ import Testing
         #expect { try parse(text) } throws: { "\($0)".contains(key) }
     }
 
+    @Test func countingLinesOfATwoDoorRoom() throws {
+        let c = try parse("""
+            [[sensors]]
+            dev_eui = "24E12400000A1330"
+            vendor = "milesight"
+            model = "VS133"
+            resource = "hq/2/2.10"
+            lines = [1, 2]
+            [[sensors]]
+            dev_eui = "24E12400000A1331"
+            vendor = "milesight"
+            model = "VS135"
+            resource = "hq/2/2.11"
+            """)
+        #expect(c.sensors.map(\.lines) == [[1, 2], nil])
+    }
+
+    /// A misspelt key, a value out of range or of the wrong type, or lines on a model without
+    /// them: each a load error at the file, line and key.
+    @Test(arguments: [
+        ("model = \"VS133\"\nline = [1, 2]", 8, "sensors[0].line", "unknown key"),
+        ("model = \"VS133\"\nlines = [1, 5]", 8, "sensors[0].lines", "line 5 does not exist"),
+        ("model = \"VS133\"\nlines = [0]", 8, "sensors[0].lines", "line 0 does not exist"),
+        ("model = \"VS133\"\nlines = []", 8, "sensors[0].lines", "an empty list"),
+        ("model = \"VS133\"\nlines = [\"one\"]", 8, "sensors[0].lines", "expected a list of line numbers"),
+        ("model = \"VS133\"\nlines = 2", 8, "sensors[0].lines", "expected a list of line numbers"),
+        ("model = \"AM307\"\nlines = [1]", 8, "sensors[0].lines", "only a VS133 or VS135 has counting lines"),
+    ])
+    func badCountingLines(tail: String, line: Int, key: String, message: String) {
+        let text = "site = \"hq\"\n\n[[sensors]]\ndev_eui = \"24E12400000A1330\"\nvendor = \"milesight\"\n"
+            + "resource = \"hq/2\"\n" + tail
+        #expect {
+            try parse(text)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.file == "/etc/fc.toml" && error.line == line && error.key == key && error.message.contains(message)
+        }
+    }
+
     @Test(arguments: [
         ("https://a.example/x", true), ("http://127.0.0.1:9000/x", true), ("http://localhost/x", true),
         ("http://10.0.0.5/x", false), ("ftp://a/x", false), ("https://", false),

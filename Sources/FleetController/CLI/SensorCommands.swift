@@ -75,10 +75,22 @@ struct SensorsCommand: ParsableCommand {
         @Option var model: String
         @Option var resource: String
         @Option(help: "Room name a DS3604 display shows.") var name: String?
+        @Option(name: .customLong("line"), help: ArgumentHelp(
+            "A VS133/VS135 counting line (1-4) whose in/out feed the resource's people count; repeat for a room "
+                + "with several doors (--line 1 --line 2). Default: line 1.", valueName: "N"))
+        var lines: [Int] = []
+
+        func validate() throws {
+            if let bad = lines.first(where: { !(1...4).contains($0) }) {
+                throw ValidationError("--line \(bad): a VS133 or VS135 counts lines 1 to 4")
+            }
+        }
+
         func run() throws {
             var body: JSONObject = ["dev_eui": JSON(id), "vendor": JSON(vendor), "model": JSON(model),
                                     "resource": JSON(resource)]
             if let name { body["name"] = JSON(name) }
+            if !lines.isEmpty { body["lines"] = .array(lines.map { JSON($0) }) }
             print(try daemon.client().call("POST", "/api/v1/sensors", body: .object(body)).serialized())
         }
     }
@@ -99,7 +111,8 @@ struct SensorsCommand: ParsableCommand {
                 counts only when the network server's device name names the model). Pressac and Irisys \
                 devices are claimed when the vendor (and the model the gateway reports) match. Devices \
                 passed over stay in `sensors discovered` with the reason; devices heard before the \
-                window opened are never claimed by it. The window does not survive a restart.
+                window opened are never claimed by it. The window survives a restart of the daemon with the \
+                time it has left (what it passed over is judged again); --close ends it for good.
                 """)
         @OptionGroup var daemon: DaemonOptions
         @Option var seconds: Int = 180

@@ -20,12 +20,12 @@ extension Configuration {
 
     mutating func readIngest(_ root: TableReader) throws(ConfigError) {
         for s in try root.tables("sensors") {
-            try s.allowOnly(["dev_eui", "vendor", "model", "resource", "name"])
+            try s.allowOnly(["dev_eui", "vendor", "model", "resource", "name", "lines"])
             let vendor = try s.requiredString("vendor").lowercased()
             let id = try s.requiredString("dev_eui")
             sensors.append(Sensor(devEUI: vendor == "milesight" ? id.uppercased() : id, vendor: vendor,
                                   model: try s.requiredString("model"), resource: try s.requiredString("resource"),
-                                  name: try s.string("name"), line: s.locator.line(s.path)))
+                                  name: try s.string("name"), line: s.locator.line(s.path), lines: try Self.lines(s)))
         }
         if let i = try root.subtable("ingest") {
             try i.allowOnly(["subscriptions", "raw_retention_days", "rollup_retention_days", "downlink_topic",
@@ -59,6 +59,23 @@ extension Configuration {
         }
     }
 
+    /// `lines = [1, 2]`: VS133 / VS135 counting lines, each 1…4 (the model is checked in
+    /// ``validateIngest(_:)``).
+    private static func lines(_ s: TableReader) throws(ConfigError) -> [Int]? {
+        guard let value = s.table["lines"] else { return nil }
+        guard let array = value.array else { throw s.error("lines", "expected a list of line numbers, e.g. [1, 2]") }
+        var lines: [Int] = []
+        for item in array {
+            guard let number = item.int else { throw s.error("lines", "expected a list of line numbers, e.g. [1, 2]") }
+            guard CountedLines.available.contains(number) else {
+                throw s.error("lines", "line \(number) does not exist; a VS133 or VS135 counts lines 1 to 4")
+            }
+            lines.append(number)
+        }
+        guard !lines.isEmpty else { throw s.error("lines", "an empty list counts no one; list lines 1 to 4, e.g. [1, 2]") }
+        return lines
+    }
+
     /// Readings leave the building only encrypted; a loopback relay may speak plain HTTP.
     static func isAcceptableExportURL(_ url: String) -> Bool {
         if url.hasPrefix("https://") { return url.count > 8 }
@@ -82,6 +99,10 @@ extension Configuration {
                 }
             } else if s.devEUI.isEmpty || s.devEUI.contains(where: \.isWhitespace) {
                 throw root.error(at: "\(at).dev_eui", "expected the device's id (DevEUI, Pressac sensor id or Irisys serial)")
+            }
+            if s.lines != nil, !CountedLines.applies(to: s.model) {
+                throw root.error(at: "\(at).lines", "only a VS133 or VS135 has counting lines to choose; a \(s.model) counts "
+                                 + "as it is, so remove lines")
             }
             guard ids.insert(s.devEUI.uppercased()).inserted else {
                 throw root.error(at: "\(at).dev_eui", "sensor \(s.devEUI) is listed twice")

@@ -53,6 +53,8 @@ struct Configuration {
         var resource: String
         var name: String? = nil
         var line: Int?
+        /// VS133 / VS135 counting lines summed into the resource's people counts (nil: line 1).
+        var lines: [Int]? = nil
     }
 
     struct Subscription {

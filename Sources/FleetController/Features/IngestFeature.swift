@@ -41,6 +41,7 @@ final class IngestFeature: Feature {
         store = try TelemetryStore(path: "\(context.config.stateDir)/telemetry.sqlite")
         ingest = SensorIngest(store: store, clock: context.reactor.clock, logger: logger)
         ingest.loadStoredClaims()
+        ingest.restorePermit()
         retention = TelemetryRetention(store: store, reactor: context.reactor, settings: Self.retention(context.config),
                                        logger: logger)
         try claim(context.config)
@@ -108,7 +109,7 @@ final class IngestFeature: Feature {
         for s in c.sensors {
             do {
                 try ingest.claim(Sensor(devEUI: s.devEUI, vendor: s.vendor, model: s.model, resource: s.resource,
-                                        name: s.name))
+                                        name: s.name, lines: s.lines))
             } catch {
                 throw ConfigError(file: c.file, line: s.line, key: "sensors", message: "\(error)")
             }
@@ -202,7 +203,10 @@ final class IngestFeature: Feature {
         r.add("GET", "/api/v1/sensors/permit") { [unowned self] _, _ in .json(200, self.ingest.permitJSON()) }
         r.add("POST", "/api/v1/sensors/permit") { [unowned self] req, _ in self.openPermit(req) }
         r.add("DELETE", "/api/v1/sensors/permit") { [unowned self] _, _ in
-            self.ingest.closePermit()
+            if let error = self.ingest.closePermit() {
+                return .error(500, "store_error", "the window is closed until a restart, which would reopen it until "
+                              + "it expires: telemetry.sqlite refused the change (\(error)); check the state directory's disk")
+            }
             return .json(200, self.ingest.permitJSON())
         }
         r.add("DELETE", "/api/v1/sensors/{id}") { [unowned self] _, p in self.unclaimFromAPI(p["id"] ?? "") }
@@ -246,18 +250,32 @@ final class IngestFeature: Feature {
         guard let body else { return problem! }
         guard let id = (body["dev_eui"] ?? body["id"])?.string, let vendor = body["vendor"]?.string,
               let model = body["model"]?.string, let resource = body["resource"]?.string else {
-            return .error(400, "bad_request", "expected {\"dev_eui\",\"vendor\",\"model\",\"resource\"[,\"name\"]}")
+            return .error(400, "bad_request",
+                          "expected {\"dev_eui\",\"vendor\",\"model\",\"resource\"[,\"name\"][,\"lines\":[1,2]]}")
+        }
+        var lines: [Int]?
+        if let given = body["lines"], given != .null {
+            guard let list = given.array?.compactMap(Self.lineNumber), list.count == given.array?.count else {
+                return .error(400, "bad_request", "lines must be a list of line numbers 1 to 4, e.g. [1, 2]")
+            }
+            lines = list
         }
         if let existing = SensorIngest.canonicalDeviceID(id), ingest.claimOrigin(existing) == .config {
             return .error(409, "claimed_in_config", "\(existing) is claimed in \(config.file); change it there")
         }
         do {
-            try ingest.claim(Sensor(devEUI: id, vendor: vendor, model: model, resource: resource, name: body["name"]?.string),
-                             origin: .api)
+            try ingest.claim(Sensor(devEUI: id, vendor: vendor, model: model, resource: resource, name: body["name"]?.string,
+                                    lines: lines), origin: .api)
         } catch {
             return .error(400, "bad_request", "\(error)")
         }
         return .json(201, ["claimed": JSON(SensorIngest.canonicalDeviceID(id) ?? id)])
+    }
+
+    /// A whole JSON number as a line number (range checked by the claim).
+    private static func lineNumber(_ value: JSON) -> Int? {
+        guard let number = value.double, number.rounded() == number, abs(number) < 1_000 else { return nil }
+        return Int(number)
     }
 
     private func unclaimFromAPI(_ id: String) -> HTTPServerResponse {

@@ -5,8 +5,9 @@ import FleetJSON
 ///
 /// Normalized readings: `people_in`/`people_out` are the *period* counts (deltas, so the
 /// controller can sum them per resource); cumulative totals stay fields. A VS133/VS135 counts up
-/// to four lines; only line 1 becomes readings, the room's door by convention, because summing
-/// lines would count a person who crosses two lines twice.
+/// to four lines; only line 1 becomes readings here, the room's door by convention, because summing
+/// lines would count a person who crosses two lines twice. A room with two doors lists its lines
+/// in the claim, and ingest sums those from the fields (`CountedLines`).
 extension Milesight {
     private static let peopleIn = MilesightValue(
         name: "people_in", encoding: .u16, kind: .peopleIn, unit: ReadingUnit.people)
