@@ -66,10 +66,14 @@ extension DirectoryCache {
         running.status = .running
         try store.recordRun(running)
         let heldReason = run.reason ?? ""
-        finishSyncStaged(running, read: .success(snapshot), force: true) { [self] result in
+        let confirmed = "confirmed by an admin after being held: " + heldReason
+        // The run stays `running` until the switch records it `succeeded` in the same transaction;
+        // a stop before that leaves it `running` with its answer saved, and the next start holds
+        // it again (``recoverAfterRestart()``).
+        finishSyncStaged(running, read: .success(snapshot), force: true, reason: confirmed) { [self] result in
             var done = result.run
             if done.status == .succeeded {
-                done.reason = "confirmed by an admin after being held: " + heldReason
+                done.reason = confirmed
                 record(&done)
                 heldRuns.applied(id)
                 heldRuns.record(done, holding: nil, delta: false)
@@ -107,18 +111,47 @@ extension DirectoryCache {
         return (run, answer)
     }
 
-    /// Once after a start, with `loop` set: runs the previous process left `running` are recorded
-    /// as failed (so the run list and status do not show a run that will never end), and held
-    /// answers are read back so they can be confirmed by id.
+    /// Once after a start, with `loop` set, before any sync: what a stop or a crash cut short is
+    /// settled. Tables of an unfinished large apply are dropped (readers never saw them). A
+    /// confirmation of a held run is held again with its saved answer and a note, so the admin
+    /// confirms again and nothing is lost; any other run left `running` is recorded as failed
+    /// (nothing was held, the next run reads the source again). Then held answers are read back
+    /// so they can be confirmed by id.
     public func recoverAfterRestart() {
         do throws(DirectoryError) {
-            let settled = try store.failInterruptedRuns(at: clock.unixTime, reason:
-                "the daemon stopped before this run was recorded as finished; the next run reads the source again")
-            if settled > 0 { logger.warning("sync runs interrupted by a stop recorded as failed", metadata: ["runs": "\(settled)"]) }
+            let dropped = try store.dropStagingLeftovers()
+            if !dropped.isEmpty {
+                logger.notice("tables of a large apply cut short by a stop dropped", metadata: ["tables": "\(dropped)"])
+            }
+        } catch {
+            logger.error("tables of an unfinished large apply could not be dropped", metadata: ["error": "\(error)"])
+        }
+        do throws(DirectoryError) {
+            let settled = try store.settleInterruptedRuns(
+                at: clock.unixTime, note: Self.interruptedConfirmation,
+                unsaved: "the daemon stopped during the confirmation before the held answer was saved; nothing was applied; run the sync again and confirm the new held run",
+                otherwise: "the daemon stopped before this run was recorded as finished; the next run reads the source again")
+            for id in settled.heldAgain {
+                logger.warning("a confirmation interrupted by a stop: nothing of it was applied, the run is held again; confirm it again",
+                               metadata: ["run": "\(id)"])
+            }
+            if settled.failed > 0 { logger.warning("sync runs interrupted by a stop recorded as failed", metadata: ["runs": "\(settled.failed)"]) }
         } catch {
             logger.error("interrupted sync runs could not be recorded", metadata: ["error": "\(error)"])
         }
         restoreHeldRuns()
+    }
+
+    /// Added to the reason of a held run whose confirmation a stop cut short.
+    static func interruptedConfirmation(_ id: Int64) -> String {
+        "confirmation interrupted by a stop, nothing of it was applied; confirm again (`sync apply \(id) --force`)"
+    }
+
+    /// The daemon is stopping: queued decisions are written and a large apply takes no further
+    /// slice, so the stop is quick; the next start settles what it cut short.
+    public func stop() {
+        stopping = true
+        flushAudit()
     }
 
     /// The held runs whose answer can be confirmed now.

@@ -6,9 +6,10 @@ import Logging
 // Large change sets: staged in slices on the loop, switched in one short transaction.
 extension DirectoryCache {
     /// Like `finishSync`, but a ready plan of `stagingThreshold` changes or more is applied in
-    /// slices across loop passes; `completion` runs when it is switched in (or failed).
+    /// slices across loop passes; `completion` runs when it is switched in (or failed). A staged
+    /// run is recorded `succeeded` (with `reason`) in the switch's own transaction.
     func finishSyncStaged(
-        _ run: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool,
+        _ run: SyncRun, read: Result<DirectorySnapshot, DirectoryError>, force: Bool, reason: String? = nil,
         completion: @escaping (SyncRunResult) -> Void
     ) {
         guard let loop, staging == nil, case .success(let snapshot) = read, snapshot.people.count >= stagingThreshold else {
@@ -20,7 +21,7 @@ extension DirectoryCache {
             case .failure(let error):
                 completion(finishSync(run, read: .failure(error), force: force, detail: nil))
             case .success(let current):
-                plan(run, snapshot, current: current, force: force, loop: loop, completion: completion)
+                plan(run, snapshot, current: current, force: force, reason: reason, loop: loop, completion: completion)
             }
         }
     }
@@ -51,7 +52,7 @@ extension DirectoryCache {
     static let readPage = 500
 
     private func plan(
-        _ run: SyncRun, _ snapshot: DirectorySnapshot, current: [User], force: Bool, loop: Reactor,
+        _ run: SyncRun, _ snapshot: DirectorySnapshot, current: [User], force: Bool, reason: String?, loop: Reactor,
         completion: @escaping (SyncRunResult) -> Void
     ) {
         let read = Result<DirectorySnapshot, DirectoryError>.success(snapshot)
@@ -67,7 +68,7 @@ extension DirectoryCache {
             guard staging == nil, planned.verdict == .ready, planned.changes.count >= stagingThreshold else {
                 return completion(finishSync(run, read: read, force: force, detail: nil, planned: planned))
             }
-            stage(run, planned, meta: snapshot.deltaMeta, completion: completion)
+            stage(run, planned, meta: snapshot.deltaMeta, reason: reason, completion: completion)
         }
         plan()
     }
@@ -92,11 +93,21 @@ extension DirectoryCache {
         }
     }
 
-    private func stage(_ started: SyncRun, _ plan: SyncPlan, meta: [(String, String)], completion: @escaping (SyncRunResult) -> Void) {
+    private func stage(
+        _ started: SyncRun, _ plan: SyncPlan, meta: [(String, String)], reason: String?,
+        completion: @escaping (SyncRunResult) -> Void
+    ) {
         var run = started
         run.counts = plan.counts
         _ = try? store.recordRun(run)
         let job = StagedApply(store: store, plan: plan, now: clock.unixTime, meta: meta, targetSlice: sliceBudget)
+        job.atSwitch = { [self] () throws(DirectoryError) in
+            var switched = run
+            switched.status = .succeeded
+            switched.reason = reason
+            switched.finishedAt = clock.unixTime
+            _ = try store.recordRun(switched)
+        }
         staging = job
         logger.info("applying a large change set in slices", metadata: [
             "source": "\(run.source)", "changes": "\(plan.changes.count)",
@@ -115,6 +126,16 @@ extension DirectoryCache {
             completion(SyncRunResult(run: run, plan: plan, error: error))
         }
         func next() {
+            // Stopping: the next table is left as it is (the live one is untouched) and the run
+            // stays `running`; the next start drops the table and settles the run.
+            if stopping && !job.switched {
+                job.restoreSettings()
+                staging = nil
+                logger.notice("large apply stopped before its switch; nothing of it is live", metadata: [
+                    "source": "\(run.source)", "run": "\(run.id ?? 0)", "slices": "\(job.slices)",
+                ])
+                return
+            }
             do throws(DirectoryError) {
                 try job.step()
             } catch {
@@ -126,7 +147,7 @@ extension DirectoryCache {
                 if !reported { finish(.failed, "\(error.description); the cache is unchanged", error) }
                 return
             }
-            if job.switched && !reported { finish(.succeeded, nil, nil) }
+            if job.switched && !reported { finish(.succeeded, reason, nil) }
             if job.isDone {
                 staging = nil
                 return

@@ -157,6 +157,57 @@ extension DirectoryStore {
         }
     }
 
+    /// What a start did with the runs the previous process left `running`.
+    struct InterruptedRuns {
+        /// Confirmations whose held answer is saved whole: held again.
+        var heldAgain: [Int64] = []
+        /// Every other run: failed.
+        var failed = 0
+    }
+
+    /// Settles the runs left `running`, in one transaction. Only a confirmation has a held answer
+    /// while `running` (a sync's answer is saved once its run is recorded held): one saved whole
+    /// is held again with `note` added once; one still being saved fails with `unsaved`; any
+    /// other run (a sync, or a confirmation whose answer a newer held run replaced) with `otherwise`.
+    func settleInterruptedRuns(
+        at now: Double, note: (Int64) -> String, unsaved: String, otherwise: String
+    ) throws(DirectoryError) -> InterruptedRuns {
+        try Self.wrap("settleInterruptedRuns") { () throws(StoreError) in
+            do {
+                return try db.transaction {
+                    var out = InterruptedRuns()
+                    let confirming = try db.query("""
+                        SELECT r.id, r.reason, h.state FROM sync_runs r JOIN held_runs h ON h.run_id = r.id
+                        WHERE r.status = 'running' AND h.state IN ('held', 'writing')
+                        """)
+                    for row in confirming {
+                        guard let id = row.int64(0) else { continue }
+                        guard row.text(2) == "held" else {
+                            try db.execute("UPDATE sync_runs SET status = 'failed', reason = ?, finished_at = ? WHERE id = ?",
+                                           [.text(unsaved), .real(now), .integer(id)])
+                            out.failed += 1
+                            continue
+                        }
+                        let held = row.text(1) ?? ""
+                        let added = note(id)
+                        let reason = held.hasSuffix(added) ? held : held.isEmpty ? added : held + "; " + added
+                        try db.execute("UPDATE sync_runs SET status = 'held', reason = ?, finished_at = ? WHERE id = ?",
+                                       [.text(reason), .real(now), .integer(id)])
+                        out.heldAgain.append(id)
+                    }
+                    try db.execute("UPDATE sync_runs SET status = 'failed', reason = ?, finished_at = ? WHERE status = 'running'",
+                                   [.text(otherwise), .real(now)])
+                    out.failed += db.changes
+                    return out
+                }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(resultCode: 1, message: "\(error)", operation: "settleInterruptedRuns")
+            }
+        }
+    }
+
     /// Rows of held answers still in the file (tests check they go).
     public func heldRowCount() throws(DirectoryError) -> Int {
         let row = try Self.wrap("heldRowCount") { () throws(StoreError) in try db.queryOne("SELECT count(*) FROM held_rows") }

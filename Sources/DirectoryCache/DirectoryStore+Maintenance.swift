@@ -112,15 +112,6 @@ extension DirectoryStore {
         }
     }
 
-    /// Marks every `running` run failed with `reason`; returns how many.
-    public func failInterruptedRuns(at now: Double, reason: String) throws(DirectoryError) -> Int {
-        try Self.wrap("failInterruptedRuns") { () throws(StoreError) in
-            try db.execute("UPDATE sync_runs SET status = 'failed', reason = ?, finished_at = ? WHERE status = 'running'",
-                           [.text(reason), .real(now)])
-            return db.changes
-        }
-    }
-
     /// Deletes overrides that ended before `now`.
     public func purgeExpiredOverrides(now: Double) throws(DirectoryError) -> Int {
         try Self.wrap("purgeExpiredOverrides") { () throws(StoreError) in

@@ -54,6 +54,9 @@ final class StagedApply {
     static let checkpointFrames = 400
     static let cacheKiB = 32_768
     private var savedSettings: (autocheckpoint: Int64, cacheSize: Int64)?
+    /// Writes that must commit with the switch or not at all (the run's outcome): a crash right
+    /// after the switch then cannot leave a run `running` whose answer is already live.
+    var atSwitch: (() throws(DirectoryError) -> Void)?
 
     init(store: DirectoryStore, plan: SyncPlan, now: Double, meta: [(String, String)], targetSlice: Duration = .milliseconds(1)) {
         self.store = store
@@ -232,6 +235,9 @@ final class StagedApply {
             try store.setMeta(DirectoryStore.lastSyncKey(plan.source), String(now))
             try store.setMeta("users_generation", String(generation))
             for (key, value) in meta { try store.setMeta(key, value) }
+            do throws(DirectoryError) { try atSwitch?() } catch {
+                throw StoreError(resultCode: 1, message: error.description, operation: "stagedApply.switch")
+            }
         }
         changed = []
         phase = .dropOld(old)
@@ -260,6 +266,20 @@ final class StagedApply {
 @available(*, unavailable) extension StagedApply: Sendable {}
 
 extension DirectoryStore {
+    /// Drops what an apply cut short by a stop or a crash left behind: the unfinished next table
+    /// (never read: the live one was not touched) and old tables not yet emptied after a switch.
+    /// Once at start, before any apply; returns the tables dropped.
+    func dropStagingLeftovers() throws(DirectoryError) -> [String] {
+        try Self.wrap("dropStagingLeftovers") { () throws(StoreError) in
+            let tables = try db.query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND (name = ? OR name GLOB 'users_old_g[0-9]*')",
+                [.text(StagedApply.next)]
+            ).compactMap { $0.text(0) }
+            for table in tables { try db.execute("DROP TABLE \"\(table)\"") }
+            return tables
+        }
+    }
+
     /// Up to `limit` users with an id after `id` (from the first when nil), in id order: the
     /// cache read a page at a time.
     func users(after id: String?, limit: Int) throws(DirectoryError) -> [User] {

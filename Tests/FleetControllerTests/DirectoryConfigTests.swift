@@ -33,6 +33,8 @@ import Testing
                               + Self.graph + "delta_interval = \"0s\"\n")
         #expect(tuned.inactiveRetention == .seconds(7 * 86_400) && tuned.checkinURL == "https://cloud.example/checkins")
         #expect(DirectoryFeature.deltaInterval(try #require(tuned.sources.first)) == nil)
+        #expect(c.directorySliceGap == .milliseconds(1))
+        #expect(try parse("[directory]\nslice_gap = \"20ms\"\n").directorySliceGap == .milliseconds(20))
     }
 
     @Test(arguments: [
@@ -49,6 +51,7 @@ import Testing
         ("[[directory.sources]]\nname = \"g\"\nkind = \"okta\"", "directory.sources[0].kind", "not available"),
         ("[directory]\ncheckin_url = \"ftp://cloud\"", "directory.checkin_url", "http(s) URL"),
         ("[directory]\ninactive_retention = \"a month\"", "directory.inactive_retention", "duration"),
+        ("[directory]\nslice_gap = \"5s\"", "directory.slice_gap", "at most 1s"),
     ])
     func brokenGraphSourcesNameTheKey(text: String, key: String, message: String) {
         do {

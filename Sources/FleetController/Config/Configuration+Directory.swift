@@ -6,8 +6,12 @@ extension Configuration {
 
     mutating func readDirectory(_ root: TableReader) throws(ConfigError) {
         if let d = try root.subtable("directory") {
-            try d.allowOnly(["sources", "inactive_retention", "checkin_url", "checkin_token_file"])
+            try d.allowOnly(["sources", "inactive_retention", "checkin_url", "checkin_token_file", "slice_gap"])
             inactiveRetention = try d.duration("inactive_retention", default: inactiveRetention)
+            directorySliceGap = try d.duration("slice_gap", default: directorySliceGap)
+            if directorySliceGap > .seconds(1) {
+                throw d.error("slice_gap", "expected at most 1s (default 1ms): a large apply takes hundreds of slices")
+            }
             checkinURL = try d.string("checkin_url")
             checkinTokenFile = try d.string("checkin_token_file")
             if let url = checkinURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {

@@ -87,6 +87,9 @@ struct Configuration {
     var inactiveRetention: Duration = .seconds(30 * 86400)
     var checkinURL: String?
     var checkinTokenFile: String?
+    /// `[directory] slice_gap`: idle loop time between two slices of large directory work (reading
+    /// the cache for a plan, staging a large apply); longer leaves doors more room on a busy box.
+    var directorySliceGap: Duration = .milliseconds(1)
     var logLevel = "info"
 
     /// With no file: state in $STATE_DIRECTORY (systemd) or ./var, broker on 127.0.0.1:1883, HTTP on

@@ -42,6 +42,7 @@ final class DirectoryFeature: Feature {
                                clock: context.reactor.clock, logger: Logger(label: "directory"),
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
         cache.loop = context.reactor
+        cache.sliceGap = config.directorySliceGap
         // Runs held before a restart can still be confirmed by id once their answers are read back.
         cache.recoverAfterRestart()
         // Status and health show each source's last outcome from before the restart until it runs again.
@@ -72,12 +73,15 @@ final class DirectoryFeature: Feature {
         outbox.kick()  // what waited through a restart goes out first
     }
 
-    func shutdown() { cache.flushAudit() }
+    /// Decisions are written; a large apply in progress stops between slices (a confirmation is
+    /// held again at the next start, with nothing of it applied).
+    func shutdown() { cache.stop() }
 
     func reload(_ c: Configuration) throws {
         config = c
         cache.policy = Self.policy(c)
         cache.rules = Self.rules(c)
+        cache.sliceGap = c.directorySliceGap
         sweeper.inactiveRetention = c.inactiveRetention
         sweeper.auditRetention = c.auditRetention
         purgeNow.auditRetention = c.auditRetention
