@@ -196,6 +196,15 @@ public struct CounterTotals {
     /// Marks everything as written.
     public mutating func saved() { changed.removeAll(keepingCapacity: true) }
 
+    /// Forgets `sensor`'s lines other than `keeping` (line names), so a line listed again later
+    /// starts from a baseline instead of counting everyone who crossed it meanwhile.
+    public mutating func forget(sensor: String, keeping names: Set<String>) {
+        for key in last.keys where key.sensor == sensor && !names.contains(key.line) {
+            last.removeValue(forKey: key)
+            changed.remove(key)
+        }
+    }
+
     /// The last totals of a sensor's line, if any.
     public func total(sensor: String, line: String) -> Total? { last[Key(sensor: sensor, line: line)] }
 }
@@ -217,6 +226,23 @@ extension SensorIngest {
             }
         }
         return counterTotals!.apply(decoded, sensor: sensor, model: model, lines: lines ?? CountedLines.standard, at: time)
+    }
+
+    /// A claim's lines decide which stored totals still count: those of lines it no longer lists
+    /// are forgotten here and in the store (see ``CounterTotals/forget(sensor:keeping:)``).
+    func forgetUncountedLines(_ sensor: Sensor) {
+        guard let lines = CounterTotals.lines(model: sensor.model, counted: sensor.lines ?? CountedLines.standard) else {
+            return
+        }
+        let names = Set(lines.map(\.name))
+        counterTotals?.forget(sensor: sensor.devEUI, keeping: names)
+        do {
+            try store.forgetCounterTotals(sensor: sensor.devEUI, keeping: names)
+        } catch {
+            // Kept totals older than six hours start a new baseline anyway.
+            logOnce(key: "store|forgetCounterTotals", level: .warning,
+                    "cannot forget the totals of lines no longer counted: \(error)", metadata: ["device": "\(sensor.devEUI)"])
+        }
     }
 
     /// Commits a batch together with the people totals its deltas came from.

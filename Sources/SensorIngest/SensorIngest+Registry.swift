@@ -56,6 +56,7 @@ extension SensorIngest {
         }
         claimedSensors[claimed.sensor.devEUI] = ClaimedSensor(
             sensor: claimed.sensor, decoder: claimed.decoder, origin: origin)
+        forgetUncountedLines(claimed.sensor)
     }
 
     /// Stops decoding a sensor; its messages count as unknown again. Returns false when nothing

@@ -44,6 +44,15 @@ extension TelemetryStore {
         return totals.values.sorted { ($0.sensor, $0.line) < ($1.sensor, $1.line) }
     }
 
+    /// Deletes `sensor`'s totals of lines not in `keeping` (with what was counted since).
+    public func forgetCounterTotals(sensor: String, keeping names: Set<String>) throws(StoreError) {
+        let kept = names.sorted().flatMap { [$0, $0 + Self.countedSuffix] }
+        let placeholders = Array(repeating: "?", count: kept.count).joined(separator: ", ")
+        try db.execute(
+            "DELETE FROM counter_totals WHERE sensor = ?" + (kept.isEmpty ? "" : " AND line NOT IN (\(placeholders))"),
+            [.text(sensor)] + kept.map { .text($0) })
+    }
+
     /// Writes `batch` and `totals` in one transaction: a difference is never stored without the
     /// total it came from (a restart would count it again), nor the total without the difference.
     public func commit(_ batch: TelemetryBatch, totals: [CounterTotals.Total]) throws(StoreError) {

@@ -178,5 +178,16 @@ private let t0 = 1_800_000_000.0
         let outs = try ingest.store.series(sensor: counter, kind: .peopleOut, limit: 10).map(\.value)
         #expect(ins == [3, 5])
         #expect(outs == [3, 1])
+
+        // Line 2 dropped from the claim and listed again: its next total is a baseline, so the
+        // 8 who crossed it meanwhile are not counted as entering now.
+        try ingest.claim(Sensor(devEUI: counter, vendor: "milesight", model: "VS133", resource: "hq/2", lines: [1]),
+                         origin: .api)
+        #expect(try ingest.store.counterTotals().map(\.line) == ["line_1"])
+        try ingest.claim(Sensor(devEUI: counter, vendor: "milesight", model: "VS133", resource: "hq/2", lines: [1, 2]),
+                         origin: .api)
+        send(ingest, [LineFrame(line: 1, totals: (12, 2)), LineFrame(line: 2, totals: (30, 1))], fCnt: 3)
+        #expect(try ingest.store.series(sensor: counter, kind: .peopleIn, limit: 1).map(\.value) == [1])
+        #expect(ingest.occupancyState(of: "hq/2").people == 5)
     }
 }
