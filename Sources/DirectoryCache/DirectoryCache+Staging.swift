@@ -87,6 +87,13 @@ extension DirectoryCache {
     /// Whether a large apply is between its first slice and its switch.
     public var isStaging: Bool { staging.map { !$0.switched } ?? false }
 
+    /// Slices done so far by the large apply of run `id`, while it is not switched in yet (the run
+    /// list shows an operator that a long confirmation is moving).
+    public func applySlices(runID id: Int64) -> Int? {
+        guard let staging, !staging.switched, stagingRun == id else { return nil }
+        return staging.slices
+    }
+
     func refuseWhileStaging() throws(DirectoryError) {
         if isStaging {
             throw DirectoryError(.conflict, reason: "a large change set is being applied; nothing changed, the next run retries")
@@ -109,6 +116,7 @@ extension DirectoryCache {
             _ = try store.recordRun(switched)
         }
         staging = job
+        stagingRun = run.id
         logger.info("applying a large change set in slices", metadata: [
             "source": "\(run.source)", "changes": "\(plan.changes.count)",
         ])

@@ -42,6 +42,8 @@ public final class DirectoryCache {
     public var sliceBudget: Duration = .milliseconds(1)
     /// The large apply in progress; other writes to people wait for its switch.
     var staging: StagedApply?
+    /// The run whose large apply is in progress (``applySlices(runID:)``).
+    var stagingRun: Int64?
     /// Set by ``stop()``: a large apply takes no further slice (the next start settles its run).
     var stopping = false
     /// Decisions not yet in the audit table: on the loop they are written together every

@@ -297,6 +297,10 @@ final class DirectoryFeature: Feature {
             fields["confirmable"] = .bool(cache.confirmableRuns.contains(id))
             json = .object(fields)
         }
+        if run.status == .running, let id = run.id, let slices = cache.applySlices(runID: id), case .object(var fields) = json {
+            fields["apply_slices"] = JSON(slices)
+            json = .object(fields)
+        }
         return json
     }
 
