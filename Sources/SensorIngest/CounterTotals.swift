@@ -30,8 +30,9 @@ import FleetStore
 /// Each counted line is kept on its own: a VS133 / VS135 counts line 1 (the room's door by
 /// convention, see `Milesight+VSSeries.swift`) or the lines its claim lists (``CountedLines``),
 /// each with its own baseline, and the uplink's people counts are the sum over those lines. A
-/// line added to a claim later starts with a baseline like a new sensor. The last totals are kept
-/// in `telemetry.sqlite` (`counter_totals`, a row per sensor and line), written in the same transaction as the readings derived from them, so a
+/// line added to a claim later starts with a baseline like a new sensor, and a line dropped from
+/// it is forgotten. The last totals are kept in `telemetry.sqlite` (`counter_totals`, a row per
+/// sensor and line), written in the same transaction as the readings derived from them, so a
 /// restart neither repeats a difference nor loses the baseline (nor forgets what period counts
 /// passed on since). Pure bookkeeping.
 public struct CounterTotals {
