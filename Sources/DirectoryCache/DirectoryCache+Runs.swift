@@ -127,13 +127,23 @@ extension DirectoryCache {
             logger.error("tables of an unfinished large apply could not be dropped", metadata: ["error": "\(error)"])
         }
         do throws(DirectoryError) {
+            let resume = resumeConfirmations
             let settled = try store.settleInterruptedRuns(
-                at: clock.unixTime, note: Self.interruptedConfirmation,
+                at: clock.unixTime, note: { id in Self.interruptedConfirmation(id, resumed: resume) },
                 unsaved: "the daemon stopped during the confirmation before the held answer was saved; nothing was applied; run the sync again and confirm the new held run",
                 otherwise: "the daemon stopped before this run was recorded as finished; the next run reads the source again")
             for id in settled.heldAgain {
-                logger.warning("a confirmation interrupted by a stop: nothing of it was applied, the run is held again; confirm it again",
-                               metadata: ["run": "\(id)"])
+                guard resume else {
+                    logger.warning("a confirmation interrupted by a stop: nothing of it was applied, the run is held again; confirm it again",
+                                   metadata: ["run": "\(id)"])
+                    continue
+                }
+                logger.notice("a confirmation interrupted by a stop resumes once its held answer is read back", metadata: ["run": "\(id)"])
+                heldRuns.whenReady(id) { [weak self] in
+                    guard let self else { return }
+                    // After the slice that read the answer back, not inside it.
+                    if let loop { loop.nextTick(after: sliceGap) { [weak self] in self?.resumeConfirmation(id) } } else { resumeConfirmation(id) }
+                }
             }
             if settled.failed > 0 { logger.warning("sync runs interrupted by a stop recorded as failed", metadata: ["runs": "\(settled.failed)"]) }
         } catch {
@@ -143,8 +153,25 @@ extension DirectoryCache {
     }
 
     /// Added to the reason of a held run whose confirmation a stop cut short.
-    static func interruptedConfirmation(_ id: Int64) -> String {
-        "confirmation interrupted by a stop, nothing of it was applied; confirm again (`sync apply \(id) --force`)"
+    static func interruptedConfirmation(_ id: Int64, resumed: Bool = false) -> String {
+        resumed
+            ? "confirmation interrupted by a stop, nothing of it was applied; resumed at start"
+            : "confirmation interrupted by a stop, nothing of it was applied; confirm again (`sync apply \(id) --force`)"
+    }
+
+    /// Confirms again a run whose confirmation a stop cut short; if it cannot apply any more, it
+    /// stays held with the reason (``confirmHeld(runID:completion:)``) and the admin decides.
+    private func resumeConfirmation(_ id: Int64) {
+        guard !stopping, (try? store.run(id: id))?.status == .held else { return }
+        let outcome: (Result<SyncRunResult, DirectoryError>) -> Void = { [logger] result in
+            switch result {
+            case .success: logger.notice("a confirmation interrupted by a stop was resumed and applied", metadata: ["run": "\(id)"])
+            case .failure(let error):
+                logger.error("a confirmation interrupted by a stop could not be resumed; the run stays held",
+                             metadata: ["run": "\(id)", "error": "\(error)"])
+            }
+        }
+        do throws(DirectoryError) { try confirmHeld(runID: id, completion: outcome) } catch { outcome(.failure(error)) }
     }
 
     /// The daemon is stopping: queued decisions are written and a large apply takes no further

@@ -44,6 +44,9 @@ public final class DirectoryCache {
     var staging: StagedApply?
     /// The run whose large apply is in progress (``applySlices(runID:)``).
     var stagingRun: Int64?
+    /// A confirmation a stop cut short is confirmed again at start, once its answer is read back,
+    /// instead of waiting held for the admin (`[directory] resume_confirmations`).
+    public var resumeConfirmations = false
     /// Set by ``stop()``: a large apply takes no further slice (the next start settles its run).
     var stopping = false
     /// Decisions not yet in the audit table: on the loop they are written together every

@@ -72,6 +72,9 @@ final class HeldRuns {
     private var loading: [Int64: (done: Int, total: Int)] = [:]
     /// Why an answer this process knew is no longer kept.
     private var ended: [Int64: String] = [:]
+    /// Called once when the answer of a run is read back and can be confirmed (a confirmation a
+    /// stop cut short, resumed at start); dropped with the answer.
+    private var onReady: [Int64: () -> Void] = [:]
     private let slices = SliceQueue<Job>()
     /// The longest slice so far (tests and benchmarks check the loop was never held long).
     private(set) var longestSlice: Duration = .zero
@@ -150,6 +153,9 @@ final class HeldRuns {
         }
     }
 
+    /// Runs `body` once the answer of `id` is read back; never if it is dropped first.
+    func whenReady(_ id: Int64, _ body: @escaping () -> Void) { onReady[id] = body }
+
     /// Confirmed: its rows go.
     func applied(_ id: Int64) { drop(id, because: "it was applied") }
 
@@ -199,6 +205,7 @@ final class HeldRuns {
 
     private func drop(_ id: Int64, because why: String) {
         answers[id] = nil
+        onReady[id] = nil
         loading[id] = nil
         ended[id] = why
         do throws(DirectoryError) { try store.markHeldDropping(id) } catch {
@@ -229,6 +236,7 @@ final class HeldRuns {
         logger.error("held sync answer slice failed", metadata: ["error": "\(error)"])
         if case .load(let id, _) = job {
             loading[id] = nil
+            onReady[id] = nil
             ended[id] = "its saved answer could not be read (\(error.reason))"
         }
     }
@@ -256,6 +264,7 @@ final class HeldRuns {
             logger.info("held sync answer read back; it can be confirmed", metadata: [
                 "run": "\(id)", "source": "\(loaded.header.source)", "rows": "\(loaded.next)",
             ])
+            onReady.removeValue(forKey: id)?()
             return true
         }
     }

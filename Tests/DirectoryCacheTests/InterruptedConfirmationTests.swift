@@ -31,12 +31,13 @@ private final class Bench {
 
     /// A crash: the objects go without `stop()`, the loop's pending slices with them. A clean stop
     /// first calls `stop()` and lets the loop run on a little, as the daemon's shutdown does.
-    func restart(clean: Bool) throws {
+    func restart(clean: Bool, resume: Bool = false) throws {
         if clean {
             cache.stop()
             for _ in 0..<5 { try pass() }
         }
         (reactor, cache) = try Self.open(dir, clock)
+        cache.resumeConfirmations = resume
         cache.recoverAfterRestart()
     }
 
@@ -169,6 +170,24 @@ private final class Bench {
         #expect(try b.live() == Self.uninterrupted)
         #expect(try b.drive { try b.cache.store.heldRowCount() == 0 })
         #expect(b.cache.confirmableRuns.isEmpty)
+    }
+
+    /// With `resume_confirmations`, the start confirms it again once its answer is read back, and
+    /// the run says it resumed.
+    @Test(arguments: [false, true])
+    func aConfirmationCutShortResumesAtStartWhenAsked(clean: Bool) throws {
+        let b = try Bench()
+        let id = try b.heldRun()
+        _ = try b.cache.confirmHeld(runID: id) { _ in Issue.record("finished before the stop") }
+        #expect(try b.drive { (b.cache.staging?.slices ?? 0) >= 3 && b.cache.staging?.switched == false })
+        try b.restart(clean: clean, resume: true)
+        #expect(try b.cache.store.run(id: id)?.status == .held)
+        #expect(try b.drive { try b.cache.store.run(id: id)?.status == .succeeded && b.cache.staging == nil })
+        let reason = try #require(try b.cache.store.run(id: id)?.reason)
+        #expect(reason.hasPrefix("confirmed by an admin after being held"), "\(reason)")
+        #expect(reason.hasSuffix("confirmation interrupted by a stop, nothing of it was applied; resumed at start"), "\(reason)")
+        #expect(try b.live() == Self.uninterrupted)
+        #expect(try b.drive { try b.cache.store.heldRowCount() == 0 })
     }
 
     /// The writes made at the switch share its transaction: when they fail, the switch is undone.

@@ -35,6 +35,8 @@ import Testing
         #expect(DirectoryFeature.deltaInterval(try #require(tuned.sources.first)) == nil)
         #expect(c.directorySliceGap == .milliseconds(1))
         #expect(try parse("[directory]\nslice_gap = \"20ms\"\n").directorySliceGap == .milliseconds(20))
+        #expect(!c.resumeConfirmations)
+        #expect(try parse("[directory]\nresume_confirmations = true\n").resumeConfirmations)
     }
 
     @Test(arguments: [

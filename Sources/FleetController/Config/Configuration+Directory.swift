@@ -6,7 +6,9 @@ extension Configuration {
 
     mutating func readDirectory(_ root: TableReader) throws(ConfigError) {
         if let d = try root.subtable("directory") {
-            try d.allowOnly(["sources", "inactive_retention", "checkin_url", "checkin_token_file", "slice_gap"])
+            try d.allowOnly(["sources", "inactive_retention", "checkin_url", "checkin_token_file", "slice_gap",
+                             "resume_confirmations"])
+            resumeConfirmations = try d.bool("resume_confirmations", default: resumeConfirmations)
             inactiveRetention = try d.duration("inactive_retention", default: inactiveRetention)
             directorySliceGap = try d.duration("slice_gap", default: directorySliceGap)
             if directorySliceGap > .seconds(1) {

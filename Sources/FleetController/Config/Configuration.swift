@@ -90,6 +90,9 @@ struct Configuration {
     /// `[directory] slice_gap`: idle loop time between two slices of large directory work (reading
     /// the cache for a plan, staging a large apply); longer leaves doors more room on a busy box.
     var directorySliceGap: Duration = .milliseconds(1)
+    /// `[directory] resume_confirmations`: a confirmation a stop cut short is confirmed again at
+    /// start instead of waiting held for the admin.
+    var resumeConfirmations = false
     var logLevel = "info"
 
     /// With no file: state in $STATE_DIRECTORY (systemd) or ./var, broker on 127.0.0.1:1883, HTTP on

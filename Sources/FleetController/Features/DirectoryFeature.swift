@@ -43,6 +43,7 @@ final class DirectoryFeature: Feature {
                                policy: Self.policy(context.config), rules: Self.rules(context.config))
         cache.loop = context.reactor
         cache.sliceGap = config.directorySliceGap
+        cache.resumeConfirmations = config.resumeConfirmations
         // Runs held before a restart can still be confirmed by id once their answers are read back.
         cache.recoverAfterRestart()
         // Status and health show each source's last outcome from before the restart until it runs again.
@@ -82,6 +83,7 @@ final class DirectoryFeature: Feature {
         cache.policy = Self.policy(c)
         cache.rules = Self.rules(c)
         cache.sliceGap = c.directorySliceGap
+        cache.resumeConfirmations = c.resumeConfirmations
         sweeper.inactiveRetention = c.inactiveRetention
         sweeper.auditRetention = c.auditRetention
         purgeNow.auditRetention = c.auditRetention
