@@ -12,9 +12,11 @@ import Testing
 /// confirmation, and confirming again applies it whole.
 @Suite(.serialized) struct DirectoryInterruptedConfirmationEndToEndTests {
     /// 8,000 people synced, then 5,500 of them disabled: a held run, confirmed with slices 50 ms
-    /// apart (so the apply lasts seconds), and SIGTERM a few slices into it. Returns the run, its
-    /// held reason and the config without the slice gap.
-    private func confirmAndStopMidApply(_ t: GraphDaemon) throws -> (id: Int, heldReason: String, config: String) {
+    /// apart (so the apply lasts seconds), and `signal` a few slices into it (SIGKILL: a crash).
+    /// Returns the run, its held reason and the config without the slice gap.
+    private func confirmAndStopMidApply(
+        _ t: GraphDaemon, signal: Int32 = SIGTERM
+    ) throws -> (id: Int, heldReason: String, config: String) {
         // u-0…u-9 are Admins; badges E0…E7999.
         t.graph.addSyntheticTenant(users: 8_000)
         try t.daemon.start()
@@ -36,7 +38,12 @@ import Testing
         #expect(waitUntil(seconds: 30) {
             ((try? t.call("GET", "/api/v1/sync/runs/\(id)").body["apply_slices"]?.int) ?? 0) >= 3
         })
-        #expect(t.daemon.stop() == 0)
+        if signal == SIGTERM {
+            #expect(t.daemon.stop() == 0)
+        } else {
+            t.daemon.signal(signal)
+            #expect(t.daemon.stop() != 0)
+        }
 
         // Stopped mid-apply: the next table half built beside an untouched live one.
         let store = try DirectoryStore(path: t.daemon.dir + "/state/directory.sqlite")
@@ -60,9 +67,10 @@ import Testing
         }
     }
 
-    @Test func aConfirmationCutShortBySIGTERMIsHeldAgainAndConfirmsWholeAfterTheRestart() throws {
+    @Test(arguments: [SIGTERM, SIGKILL])
+    func aConfirmationCutShortByAStopIsHeldAgainAndConfirmsWholeAfterTheRestart(signal: Int32) throws {
         let t = try GraphDaemon()
-        let (id, heldReason, config) = try confirmAndStopMidApply(t)
+        let (id, heldReason, config) = try confirmAndStopMidApply(t, signal: signal)
         try writeFile(t.daemon.configPath, config)
         try t.daemon.start(requireHealthy: false)
         let after = try t.call("GET", "/api/v1/sync/runs/\(id)").body
