@@ -163,13 +163,15 @@ extension DirectoryCache {
     /// stays held with the reason (``confirmHeld(runID:completion:)``) and the admin decides.
     private func resumeConfirmation(_ id: Int64) {
         guard !stopping, (try? store.run(id: id))?.status == .held else { return }
-        let outcome: (Result<SyncRunResult, DirectoryError>) -> Void = { [logger] result in
+        let outcome: (Result<SyncRunResult, DirectoryError>) -> Void = { [weak self] result in
+            guard let self else { return }
             switch result {
             case .success: logger.notice("a confirmation interrupted by a stop was resumed and applied", metadata: ["run": "\(id)"])
             case .failure(let error):
                 logger.error("a confirmation interrupted by a stop could not be resumed; the run stays held",
                              metadata: ["run": "\(id)", "error": "\(error)"])
             }
+            if let run = try? store.run(id: id) { confirmationResumed?(run) }
         }
         do throws(DirectoryError) { try confirmHeld(runID: id, completion: outcome) } catch { outcome(.failure(error)) }
     }

@@ -47,6 +47,8 @@ public final class DirectoryCache {
     /// A confirmation a stop cut short is confirmed again at start, once its answer is read back,
     /// instead of waiting held for the admin (`[directory] resume_confirmations`).
     public var resumeConfirmations = false
+    /// Called with the run when a confirmation resumed at start ends (applied, or held again).
+    public var confirmationResumed: ((SyncRun) -> Void)?
     /// Set by ``stop()``: a large apply takes no further slice (the next start settles its run).
     var stopping = false
     /// Decisions not yet in the audit table: on the loop they are written together every

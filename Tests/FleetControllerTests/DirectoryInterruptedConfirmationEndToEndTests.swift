@@ -105,6 +105,8 @@ import Testing
         try expectConfirmed(t, try #require(applied))
         #expect(applied?["reason"]?.string?.hasSuffix("resumed at start") == true, "\(String(describing: applied))")
         #expect(t.daemon.log.contains("a confirmation interrupted by a stop was resumed and applied"))
+        let health = "\(try t.call("GET", "/healthz").body)"
+        #expect(!health.contains("held"), "\(health)")
         #expect(t.daemon.stop() == 0)
     }
 }

@@ -44,6 +44,8 @@ final class DirectoryFeature: Feature {
         cache.loop = context.reactor
         cache.sliceGap = config.directorySliceGap
         cache.resumeConfirmations = config.resumeConfirmations
+        // Health and status follow a confirmation the start resumed, as they follow one made over the API.
+        cache.confirmationResumed = { [unowned self] run in self.lastSync[run.source] = SyncRunResult(run: run) }
         // Runs held before a restart can still be confirmed by id once their answers are read back.
         cache.recoverAfterRestart()
         // Status and health show each source's last outcome from before the restart until it runs again.
