@@ -4,6 +4,10 @@ int cfs_errno(void) { return errno; }
 void cfs_set_errno(int value) { errno = value; }
 void cfs_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 char **cfs_environ(void) { return environ; }
+int cfs_socket_unread_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
 
 // MARK: - libcurl
 

@@ -1,20 +1,28 @@
 import CFleetShims
+import Glibc
 
 /// libmosquitto's C callbacks. Each is a closure that captures nothing and finds its client through
-/// the userdata pointer set in `init`.
+/// the userdata pointer set in `init`. Each ends by setting errno to EAGAIN: inside one
+/// mosquitto_loop_read libmosquitto reads the next packet unless errno says EAGAIN, and our handlers
+/// (SQLite, file and socket calls) leave anything there, so one call could read hundreds of queued
+/// uplinks in a single 40 ms callback. `MQTTClient.service` bounds the reads per readiness itself.
 extension MQTTClient {
     func installCallbacks() {
         mosquitto_connect_v5_callback_set(mosq) { _, obj, rc, _, _ in
             MQTTClient.from(obj).handleConnack(rc: rc)
+            errno = EAGAIN
         }
         mosquitto_disconnect_v5_callback_set(mosq) { _, obj, rc, _ in
             MQTTClient.from(obj).handleDisconnect(rc: rc)
+            errno = EAGAIN
         }
         mosquitto_subscribe_v5_callback_set(mosq) { _, obj, mid, _, _, _ in
             MQTTClient.from(obj).handleSuback(mid: mid)
+            errno = EAGAIN
         }
         mosquitto_publish_v5_callback_set(mosq) { _, obj, mid, _, _ in
             MQTTClient.from(obj).handlePuback(mid: mid)
+            errno = EAGAIN
         }
         mosquitto_message_v5_callback_set(mosq) { _, obj, msg, props in
             guard let m = msg?.pointee else { return }
@@ -38,6 +46,7 @@ extension MQTTClient {
                 free(cd)
             }
             MQTTClient.from(obj).deliver(message)
+            errno = EAGAIN
         }
     }
 }

@@ -157,15 +157,22 @@ public final class MQTTClient {
     private func service(_ r: Readiness) {
         var rc = Int32(MOSQ_ERR_SUCCESS.rawValue)
         if r.contains(.readable) || r.contains(.hangup) || r.contains(.error) {
-            // libmosquitto reads one packet per call here (it sizes the batch from its own QoS
-            // queues, empty for a subscriber), so a flood cost one pass through the loop per
-            // message. Up to `readBudget` packets per readiness event instead: EAGAIN (the socket
-            // drained) ends it early, and the budget keeps one event from holding the loop.
-            // Measured on the ingest flood: 32 → 24 µs of CPU per uplink.
+            // One packet per mosquitto_loop_read, up to `readBudget` per readiness event, so a flood
+            // costs neither a loop pass per message nor an unbounded callback (measured on the
+            // ingest flood: 32 → 24 µs of CPU per uplink). libmosquitto keeps reading inside one
+            // call while its QoS queues hold messages and errno is not EAGAIN, so errno is EAGAIN
+            // before each call and after each callback (see MQTTClient+Callbacks). Whether the
+            // socket is drained comes from its own queue, not from errno: every publish made inside
+            // a callback also pokes libmosquitto's wake-up socketpair, which nobody reads in an
+            // external loop, so it fills and leaves EAGAIN behind. Taken as "drained", that read
+            // one packet per loop pass, and a door's request waited behind the backlog for 40 ms
+            // while a sync applied and sensors were ingested.
+            let fd = mosquitto_socket(mosq)
             for _ in 0..<Self.readBudget {
-                errno = 0
+                errno = EAGAIN
                 rc = mosquitto_loop_read(mosq, 1)
-                if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) || errno == EAGAIN || registration == nil { break }
+                if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) || registration == nil { break }
+                if cfs_socket_unread_bytes(fd) <= 0 { break }
             }
         }
         // Replies and PUBACKs that the handlers just queued (libmosquitto only queues a publish

@@ -23,6 +23,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -45,6 +46,8 @@ void cfs_set_errno(int value);
 void cfs_ignore_sigpipe(void);
 /// The process environment (`environ` is only declared under _GNU_SOURCE).
 char **cfs_environ(void);
+/// Bytes waiting in a socket's receive queue (ioctl FIONREAD is variadic); -1 with errno on failure.
+int cfs_socket_unread_bytes(int fd);
 
 // MARK: - libcurl (curl_easy_setopt and friends are variadic)
 
