@@ -26,9 +26,10 @@ public final class Reactor {
     /// Called on the loop after each slow callback (to log it); nil by default.
     public var onSlowCallback: ((_ site: CallSite, _ took: Duration) -> Void)?
 
-    private struct Registration {
+    struct Registration {
         var id: RegistrationID
         var interest: Interest
+        var urgent: Bool
         var site: CallSite
         var handler: (Readiness) -> Void
     }
@@ -41,7 +42,7 @@ public final class Reactor {
     private var wakeHandlers: [() -> Void] = []
     private var tickHooks: [(id: UInt64, site: CallSite, body: () -> Void)] = []
     private var nextHookID: UInt64 = 1
-    private var registrations: [CInt: Registration] = [:]
+    private(set) var registrations: [CInt: Registration] = [:]
     private var nextGeneration: UInt32 = 1
     private var timers = TimerQueue()
     private var armedDeadline: Instant?
@@ -51,7 +52,18 @@ public final class Reactor {
     /// nested tick gets its own event buffer so the outer tick's events stay intact.
     private var depth = 0
     /// Real time even under a manual clock: slowness is about the CPU, not the schedule.
-    private let realClock = SystemClock()
+    let realClock = SystemClock()
+    /// Urgent fds (see `register(fd:interest:urgent:)`) are also in this epoll set, read-only, so
+    /// the loop can ask between two callbacks whether one of them has input waiting.
+    var urgentEpfd: CInt = -1
+    var urgentEvents = UnsafeMutablePointer<epoll_event>.allocate(capacity: 8)
+    var servingUrgent = false
+    var lastUrgentPoll = Instant(nanoseconds: 0)
+    /// How often, at most, the loop looks at urgent fds between callbacks: each look is one
+    /// epoll_wait syscall, and a request waits at most this long behind a finished callback.
+    public var urgentPollInterval: Duration = .microseconds(250)
+    /// Times an urgent fd was served between callbacks instead of at the next epoll_wait.
+    public internal(set) var urgentDispatches: UInt64 = 0
     private static let eventCapacity: CInt = 128
 
     // Our own fds use generation 0 in their user data, which no registration ever gets.
@@ -75,24 +87,33 @@ public final class Reactor {
     }
 
     deinit {
-        for fd in [epfd, timerFD, eventFD, signalFD] { closeFD(fd) }
+        for fd in [epfd, timerFD, eventFD, signalFD, urgentEpfd] { closeFD(fd) }
         events.deallocate()
+        urgentEvents.deallocate()
     }
 
     // MARK: - File descriptors
 
     /// Watches `fd` for `interest`; `handler` runs on the loop with what happened. The caller keeps
     /// ownership of the fd and must `deregister` before closing it.
+    ///
+    /// An `urgent` fd's input is also served between two callbacks of a tick (at most every
+    /// `urgentPollInterval`), not only after the whole tick: a door's request must not wait behind
+    /// a directory slice, a telemetry commit and a sensor read that happen to share its pass.
     @discardableResult
     public func register(
-        fd: CInt, interest: Interest, file: StaticString = #fileID, line: UInt = #line,
+        fd: CInt, interest: Interest, urgent: Bool = false, file: StaticString = #fileID, line: UInt = #line,
         _ handler: @escaping (Readiness) -> Void
     ) throws(SystemError) -> RegistrationID {
         if let old = registrations[fd] { deregister(old.id) }
         nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
         let id = RegistrationID(fd: fd, generation: nextGeneration)
         try Epoll.add(epfd, fd: fd, bits: interest.epollBits, data: id.userData)
-        registrations[fd] = Registration(id: id, interest: interest, site: CallSite(file: file, line: line), handler: handler)
+        if urgent {
+            do throws(SystemError) { try addUrgent(id) } catch { Epoll.remove(epfd, fd: fd); throw error }
+        }
+        registrations[fd] = Registration(id: id, interest: interest, urgent: urgent,
+                                         site: CallSite(file: file, line: line), handler: handler)
         return id
     }
 
@@ -114,6 +135,7 @@ public final class Reactor {
         guard let reg = registrations[id.fd], reg.id == id else { return }
         registrations[id.fd] = nil
         Epoll.remove(epfd, fd: id.fd)
+        if reg.urgent { Epoll.remove(urgentEpfd, fd: id.fd) }
     }
 
     public var registrationCount: Int { registrations.count }
@@ -258,14 +280,18 @@ public final class Reactor {
 
 
     /// Runs one callback and notes it when it was slow.
-    private func timed(_ site: CallSite, _ body: () -> Void) {
+    func timed(_ site: CallSite, _ body: () -> Void) {
         let cpu = slowCallbacks.measuresCPU ? Self.threadCPUNanoseconds() : 0
         let begin = realClock.now
         body()
-        let took = realClock.now.since(begin)
+        let end = realClock.now
+        let took = end.since(begin)
         let used = slowCallbacks.measuresCPU ? Self.threadCPUNanoseconds() &- cpu : 0
         if slowCallbacks.record(site.description, nanoseconds: took.nanosecondsClamped.magnitude, cpuNanoseconds: used) {
             onSlowCallback?(site, took)
+        }
+        if urgentEpfd >= 0 && !servingUrgent && end.since(lastUrgentPoll) >= urgentPollInterval {
+            serveUrgent(now: end)
         }
     }
 

@@ -125,7 +125,9 @@ public final class MQTTClient {
         hasConnectedOnce = true
         let fd = mosquitto_socket(mosq)
         do {
-            registration = try reactor.register(fd: fd, interest: .readWrite) { [unowned self] r in self.service(r) }
+            registration = try reactor.register(fd: fd, interest: .readWrite, urgent: config.urgent) { [unowned self] r in
+                self.service(r)
+            }
         } catch {
             connectFailed(MQTTError(code: Int32(MOSQ_ERR_ERRNO.rawValue), operation: "\(error)"))
         }
@@ -167,12 +169,14 @@ public final class MQTTClient {
             // external loop, so it fills and leaves EAGAIN behind. Taken as "drained", that read
             // one packet per loop pass, and a door's request waited behind the backlog for 40 ms
             // while a sync applied and sensors were ingested.
+            // A bulk session also stops early when an urgent one has a request waiting.
             let fd = mosquitto_socket(mosq)
-            for _ in 0..<Self.readBudget {
+            for packet in 1...Self.readBudget {
                 errno = EAGAIN
                 rc = mosquitto_loop_read(mosq, 1)
                 if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) || registration == nil { break }
                 if cfs_socket_unread_bytes(fd) <= 0 { break }
+                if !config.urgent && packet % 8 == 0 && reactor.hasUrgentInput { break }
             }
         }
         // Replies and PUBACKs that the handlers just queued (libmosquitto only queues a publish

@@ -47,6 +47,10 @@ public struct MQTTConfig: Sendable {
     /// short matters for the loop: `mosquitto_loop_read` processes up to (outgoing + incoming queue
     /// length) packets per call, so a long queue turns one read into thousands of handler runs.
     public var bulkWindow = 256
+    /// Requests that a person waits for (a door, a kiosk) arrive on this session: its input is
+    /// served between two callbacks of a busy loop pass, and other sessions' reads make way for it
+    /// (see `Reactor.register(fd:interest:urgent:)`).
+    public var urgent = false
     public var protocolVersion: Version = .v5
 
     public enum Version: Sendable { case v311, v5 }

@@ -61,6 +61,7 @@ final class Daemon {
         }
         var sensors = mc
         sensors.clientID = mc.clientID + "-sensors"
+        mc.urgent = true  // device requests: a person is waiting at the door
         mc.statusTopic = "\(config.broker.topicPrefix)/controller/status"
         mqtt = MQTTClient(reactor: reactor, config: mc, logger: Logger(label: "mqtt"))
         sensorMQTT = MQTTClient(reactor: reactor, config: sensors, logger: Logger(label: "mqtt-sensors"))
