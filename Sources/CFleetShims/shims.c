@@ -1,9 +1,15 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // sync_file_range
+#endif
 #include "CFleetShims.h"
 
 int cfs_errno(void) { return errno; }
 void cfs_set_errno(int value) { errno = value; }
 void cfs_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 char **cfs_environ(void) { return environ; }
+int cfs_start_writeback(int fd) {
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
 int cfs_socket_unread_bytes(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;

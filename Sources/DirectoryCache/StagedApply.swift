@@ -43,6 +43,7 @@ final class StagedApply {
     /// later rows share more pages, so the estimate is corrected from what SQLite reports).
     private var rowsSinceCheckpoint = 0
     private var framesPerRow = 7.0
+    private var rowsAtWriteback = 0
     /// Rows this slice inserted or deleted.
     private var written = 0
     private(set) var checkpoints = 0
@@ -109,6 +110,7 @@ final class StagedApply {
             // The answer says how many pages the WAL held: learn how many a row costs here.
             if frames > 0 { framesPerRow = max(0.5, Double(frames) / Double(rowsSinceCheckpoint)) }
             rowsSinceCheckpoint = 0
+            rowsAtWriteback = 0
             checkpoints += 1
             let took = clock.now.since(started)
             let worked = Duration.nanoseconds(Int64(Reactor.threadCPUNanoseconds() &- cpuStarted))
@@ -129,6 +131,12 @@ final class StagedApply {
         let worked = Duration.nanoseconds(Int64(Reactor.threadCPUNanoseconds() &- cpuStarted))
         waited = took > worked ? took - worked : .zero
         rowsSinceCheckpoint += written
+        // Every ~256 KB of WAL: its pages start for the disk now, so the checkpoint slice's sync
+        // of the WAL finds them written.
+        if Double(rowsSinceCheckpoint - rowsAtWriteback) * framesPerRow >= 64 {
+            rowsAtWriteback = rowsSinceCheckpoint
+            db.startWALWriteback()
+        }
         if phase == .done { restoreSettings() }
         if Self.kind(phase) == Self.kind(before) {
             // Aim at the target: scale by how far this slice was from it, growing gently. Wall

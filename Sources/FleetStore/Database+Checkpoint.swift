@@ -1,4 +1,5 @@
 import CFleetShims
+import Glibc
 
 /// WAL checkpoint control for a writer that must not stall its loop.
 ///
@@ -42,14 +43,46 @@ extension Database {
     /// Keeps ``walFrames`` up to date after every commit, so the owner can checkpoint by size.
     /// This takes SQLite's commit hook for the WAL, which is what runs the automatic checkpoint:
     /// from here on only ``checkpoint(_:)`` copies the WAL back.
+    ///
+    /// It also starts writing the WAL's new pages to disk every ``writebackFrames`` frames, without
+    /// waiting (synchronous=NORMAL commits leave them in the page cache). A checkpoint begins by
+    /// syncing the WAL: with megabytes still dirty that sync alone held the loop ~7 ms per 10 MB;
+    /// started early, it finds them written (0.3 ms).
     public func trackWALFrames() throws(StoreError) {
         guard let handle else {
             throw StoreError(resultCode: SQLITE_MISUSE, message: "database is closed", operation: "wal_hook", path: path)
         }
         sqlite3_wal_hook(handle, { context, _, _, frames in
-            Unmanaged<Database>.fromOpaque(context!).takeUnretainedValue().walFrames = Int(frames)
+            let db = Unmanaged<Database>.fromOpaque(context!).takeUnretainedValue()
+            db.walFrames = Int(frames)
+            db.startWALWritebackByFrames()
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// 256 KB of WAL between two writeback starts: one syscall per few commits of a flood.
+    static let writebackFrames = 64
+
+    private func startWALWritebackByFrames() {
+        // The WAL starts over after a full checkpoint: count from its new beginning.
+        if walFrames < framesAtWriteback { framesAtWriteback = 0 }
+        guard walFrames - framesAtWriteback >= Self.writebackFrames else { return }
+        framesAtWriteback = walFrames
+        startWALWriteback()
+    }
+
+    /// Starts writing the WAL's dirty pages to disk without waiting for them, so that the sync at
+    /// the start of the next checkpoint finds little left to do. For writers that checkpoint by
+    /// their own count (``trackWALFrames()`` does this by itself).
+    public func startWALWriteback() {
+        guard walFD != -2, path != ":memory:", !path.isEmpty else { return }
+        if walFD < 0 {
+            // The WAL exists once a commit went through it. A file we cannot open costs only the
+            // early start; the checkpoint still syncs it.
+            walFD = open(path + "-wal", O_RDONLY | O_CLOEXEC)
+            if walFD < 0 { walFD = -2; return }
+        }
+        _ = cfs_start_writeback(walFD)
     }
 
     /// The current `wal_autocheckpoint` setting in pages.

@@ -1,4 +1,5 @@
 import CFleetShims
+import Glibc
 
 /// One SQLite connection, owned by the event loop.
 ///
@@ -27,6 +28,11 @@ public final class Database {
     private var transactionDepth = 0
     /// Frames in the WAL after the last commit, once ``trackWALFrames()`` was called (0 before).
     public internal(set) var walFrames = 0
+    /// The WAL file, opened read-only to start its writeback early (see ``trackWALFrames()``);
+    /// -1 before, -2 when it could not be opened.
+    var walFD: CInt = -1
+    /// ``walFrames`` when the WAL's writeback was last started.
+    var framesAtWriteback = 0
 
     static let statementCacheCapacity = 64
 
@@ -70,6 +76,8 @@ public final class Database {
 
     /// Finalizes cached statements and closes the connection. Later calls throw `SQLITE_MISUSE`.
     public func close() {
+        if walFD >= 0 { Glibc.close(walFD) }
+        walFD = -1
         statements.removeAll()
         // close_v2 defers the real close until statements still held elsewhere are finalized.
         sqlite3_close_v2(handle)

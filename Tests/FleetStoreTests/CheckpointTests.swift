@@ -1,3 +1,4 @@
+import Foundation
 import FleetTestSupport
 import Testing
 
@@ -39,6 +40,42 @@ import Testing
         #expect(db.walFrames > afterOne)
         try db.checkpoint()
         #expect(db.walFrames == 0)
+    }
+
+    /// The WAL's pages start for the disk every 64 frames through a read-only fd of the WAL file,
+    /// which must not outlive the connection (a daemon reopens databases on restore).
+    @Test func theWALWritebackStartsByItselfAndItsFileIsClosedWithTheDatabase() throws {
+        let path = directory.file("writeback.sqlite")
+        let db = try Database(path: path, migrations: [Migration("t-v1", "CREATE TABLE t (x BLOB);")])
+        try db.trackWALFrames()
+        try db.execute("INSERT INTO t VALUES (?)", [.blob([1])])
+        #expect(db.walFD == -1)  // a few frames: nothing started yet
+        try db.execute("INSERT INTO t VALUES (?)", [.blob(Array(repeating: 1, count: 70 * 4_096))])
+        #expect(db.walFD >= 0)
+        #expect(Self.openFiles().contains(path + "-wal"))
+        // A checkpoint still copies everything; the next commits start a fresh count.
+        let result = try db.checkpoint()
+        #expect(result.checkpointedFrames == result.logFrames)
+        try db.execute("INSERT INTO t VALUES (?)", [.blob([2])])
+        #expect(db.framesAtWriteback == 0)
+        db.close()
+        #expect(!Self.openFiles().contains(path + "-wal"))
+    }
+
+    @Test func aWALThatCannotBeOpenedOnlyCostsTheEarlyStart() throws {
+        let db = try Database(path: ":memory:", migrations: [Migration("t-v1", "CREATE TABLE t (x BLOB);")])
+        db.startWALWriteback()
+        #expect(db.walFD == -1)
+        let file = try Database(path: directory.file("nowal.sqlite"), migrations: [])
+        try file.execute("PRAGMA journal_mode=DELETE")
+        file.startWALWriteback()  // no -wal file: given up once, not retried on every commit
+        #expect(file.walFD == -2)
+    }
+
+    /// The files this process holds open, by path.
+    static func openFiles() -> Set<String> {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") })
     }
 
     @Test func anInMemoryDatabaseHasNothingToCopy() throws {

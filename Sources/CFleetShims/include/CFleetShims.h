@@ -46,6 +46,9 @@ void cfs_set_errno(int value);
 void cfs_ignore_sigpipe(void);
 /// The process environment (`environ` is only declared under _GNU_SOURCE).
 char **cfs_environ(void);
+/// Starts writing a file's dirty pages to disk and returns without waiting for them
+/// (sync_file_range with SYNC_FILE_RANGE_WRITE, a GNU extension); -1 with errno on failure.
+int cfs_start_writeback(int fd);
 /// Bytes waiting in a socket's receive queue (ioctl FIONREAD is variadic); -1 with errno on failure.
 int cfs_socket_unread_bytes(int fd);
 
