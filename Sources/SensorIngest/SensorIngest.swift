@@ -88,13 +88,14 @@ public final class SensorIngest {
     var lastCommit: Instant?
     /// WAL checkpoints run so far, and the WAL's size in frames at the last one.
     public internal(set) var checkpoints = (count: 0, lastLogFrames: 0)
-    /// A WAL this large is checkpointed even while writes go on (8 MB: about once a second in a
-    /// 37k uplinks/s flood). Each checkpoint syncs the WAL and the database file, which on this
-    /// class of disk takes 1–10 ms even for half a megabyte: checkpointing every 100 ms made one
-    /// timer in twenty late, while 32 MB at a time held the loop up to 46 ms. At 8 MB a 1M flood
-    /// saw at most 18 ms (loop-lag p99 12 ms, BENCHMARKS.md): the stall grows with the size copied,
-    /// so fewer, larger checkpoints trade a lower count for longer stalls.
-    var checkpointFrames = 2_048
+    /// A WAL this large is checkpointed even while writes go on (2 MB: a few times a second in a
+    /// 40k uplinks/s flood). A checkpoint syncs the WAL, copies it into the database file and syncs
+    /// that: about 2 ms per MB here, all on the loop, since SQLite has no incremental checkpoint.
+    /// The WAL's pages are already on their way to the disk when it starts (the store starts their
+    /// writeback as commits add them), so the cost is the copy and the file's sync, and small
+    /// steps keep each one short (8 MB steps held the loop 10–16 ms and made the loop-lag p99 of
+    /// a 1M flood swing between 2 and 12 ms).
+    var checkpointFrames = 512
     /// A pause in writes this long lets whatever the WAL holds be copied back.
     static let checkpointQuiet: Duration = .milliseconds(500)
 

@@ -63,8 +63,9 @@ final class IngestFeature: Feature {
         // A quiet loop has no further ticks to end: the timer commits the last small batch.
         _ = context.reactor.every(.milliseconds(25)) { [unowned self] in self.ingest.flushIfDue() }
         // telemetry.sqlite is checkpointed from here, between commits, never inside one: once
-        // writes pause, or every 32 MB of WAL during a flood (see SensorIngest.checkpoint()).
-        _ = context.reactor.every(.milliseconds(100)) { [unowned self] in self.ingest.checkpoint() }
+        // writes pause, or every 2 MB of WAL during a flood (see SensorIngest.checkpoint()). Looked
+        // at often, so that a flood's WAL is copied back in steps of 2 MB, not 5.
+        _ = context.reactor.every(.milliseconds(20)) { [unowned self] in self.ingest.checkpoint() }
         ingest.onCommitted = { [unowned self] readings in
             if self.config.ingest.publishTelemetry { self.publish(readings) }
             self.exporter?.kick()
