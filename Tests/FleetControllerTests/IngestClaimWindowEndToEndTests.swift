@@ -15,6 +15,15 @@ private let people = """
     static let vs133 = "24E12400000A1330"
     static let neighbour = "24E1240000000099"
 
+    /// A daemon that reads Milesight gateway uplinks from `milesight/uplink/#`.
+    func gatewayDaemon() throws -> DaemonHarness {
+        try DaemonHarness(people: people, extraConfig: """
+            [[ingest.subscriptions]]
+            topic = "milesight/uplink/#"
+            format = "milesight-gateway"
+            """)
+    }
+
     func json(_ d: DaemonHarness, _ path: String) -> JSON? {
         guard let r = try? d.get(path), r.status == 200 else { return nil }
         return try? JSON.parse(r.body)
@@ -61,11 +70,7 @@ private let people = """
     }
 
     @Test func permitClaimsTheNewCounterOnlyAndItsTotalsCountPeople() throws {
-        let d = try DaemonHarness(people: people, extraConfig: """
-            [[ingest.subscriptions]]
-            topic = "milesight/uplink/#"
-            format = "milesight-gateway"
-            """)
+        let d = try gatewayDaemon()
         try d.start()
         let opened = Date().timeIntervalSince1970
         let permit = try ChildProcess.run(DaemonHarness.binary, [
@@ -128,11 +133,7 @@ private let people = """
     /// A window open when the daemon stops is open again after the start, with the time it had
     /// left, and claims a device of its model that first appears then; `--close` ends it for good.
     @Test func windowSurvivesARestartAndClaimsANewDevice() throws {
-        let d = try DaemonHarness(people: people, extraConfig: """
-            [[ingest.subscriptions]]
-            topic = "milesight/uplink/#"
-            format = "milesight-gateway"
-            """)
+        let d = try gatewayDaemon()
         try d.start()
         let permit = try cli(d, ["sensors", "permit", "--seconds", "600", "--model", "VS133", "--resource", "hq/3/3.02"])
         #expect(permit.status == 0, "\(permit.output)")
@@ -169,11 +170,7 @@ private let people = """
     /// A room with two doors: a VS133 claimed from the CLI with lines 1 and 2 sums both lines'
     /// crossings into the room's readings and people count.
     @Test func twoDoorRoomCountsBothLines() throws {
-        let d = try DaemonHarness(people: people, extraConfig: """
-            [[ingest.subscriptions]]
-            topic = "milesight/uplink/#"
-            format = "milesight-gateway"
-            """)
+        let d = try gatewayDaemon()
         try d.start()
         let wrongModel = try cli(d, [
             "sensors", "claim", Self.neighbour, "--model", "AM307", "--resource", "hq/2/2.20", "--line", "2",
