@@ -114,15 +114,20 @@ extension SensorIngest {
     }
 
     /// The permit window as the API shows it (`{"open":false}` when closed).
+    /// A VS133 / VS135 window also shows the counting lines its claims list (`"lines": [1, 2]`).
     public func permitJSON() -> JSON {
         guard let window = permitWindow else { return ["open": false] }
-        return [
+        var object: JSONObject = [
             "open": true, "vendor": .string(window.vendor), "model": .string(window.model),
             "resource": .string(window.resource), "until": .number(window.until),
             "remaining_s": .number((window.until - clock.unixTime).rounded()),
             "claimed": .array(window.claimed.map(JSON.string)),
             "refused": .object(JSONObject(window.refused.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
         ]
+        if CountedLines.applies(to: window.model) {
+            object["lines"] = .array((window.lines ?? CountedLines.standard).map { .number(Double($0)) })
+        }
+        return .object(object)
     }
 
     /// Why a discovered device is not claimed: what the last claim window said about it, else

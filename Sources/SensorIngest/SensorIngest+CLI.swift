@@ -6,16 +6,28 @@ extension SensorIngest {
     /// - Parameter normalized: false prints the vendor decoder's object (its field names, units
     ///   and enum strings); true prints `{"readings":[{"kind","value","unit"[,"timestamp"]}],
     ///   "warnings":[…]}` as ingest would store them.
+    /// - Parameter lines: the VS133 / VS135 counting lines a claim would list: the readings are
+    ///   then the summed period in/out of those lines (``CountedLines/select(_:lines:)``), as a
+    ///   claim with `lines` stores an uplink that has no running totals to compare with yet. Nil
+    ///   is line 1, as a claim without lines.
     /// - Parameter onWarning: receives each warning when `normalized` is false: the vendor's object
     ///   has no place for them, and an installer should still learn that part of the payload was
     ///   not understood.
-    /// - Throws: ``DecodeError`` for an unknown vendor or model or an undecodable payload
-    ///   (the CLI exits 2 with its description).
+    /// - Throws: ``DecodeError`` for an unknown vendor or model, an undecodable payload, or
+    ///   `lines` without `normalized` or that a claim of the model could not list (the CLI exits 2
+    ///   with its description).
     public static func decodeForCLI(
         vendor: String, model: String, fPort: Int = Milesight.defaultFPort, payload: [UInt8], normalized: Bool,
-        registry: DecoderRegistry = .standard, onWarning: (String) -> Void = { _ in }
+        lines: [Int]? = nil, registry: DecoderRegistry = .standard, onWarning: (String) -> Void = { _ in }
     ) throws(DecodeError) -> JSON {
-        let decoded = try registry.decode(vendor: vendor, model: model, fPort: fPort, payload: payload)
+        if lines != nil, !normalized {
+            throw DecodeError(
+                .invalidField, field: "lines",
+                reason: "lines only change the normalized readings; the vendor's fields show every line already")
+        }
+        let counted = try CountedLines.validate(lines, model: model)
+        var decoded = try registry.decode(vendor: vendor, model: model, fPort: fPort, payload: payload)
+        if let counted { decoded = CountedLines.select(decoded, lines: counted) }
         guard normalized else {
             decoded.warnings.forEach(onWarning)
             return .object(decoded.fields)

@@ -19,16 +19,19 @@ public struct PermitWindow: Equatable, Sendable {
     public var resource: String
     public var opened: Double
     public var until: Double
+    /// The counting lines every VS133 / VS135 the window claims lists (sorted); nil is line 1.
+    public var lines: [Int]?
     public var claimed: [String] = []
     /// Devices first heard in the window but not claimed, with why (shown in the discovered list).
     public var refused: [String: String] = [:]
 
-    public init(vendor: String, model: String, resource: String, opened: Double, until: Double) {
+    public init(vendor: String, model: String, resource: String, opened: Double, until: Double, lines: [Int]? = nil) {
         self.vendor = vendor
         self.model = model
         self.resource = resource
         self.opened = opened
         self.until = until
+        self.lines = lines
     }
 }
 
@@ -140,22 +143,32 @@ extension SensorIngest {
     /// Opens (or replaces) the claim window. It is stored in `telemetry.sqlite` with its absolute
     /// expiry, so a restart within it reopens it (``restorePermit()``).
     ///
-    /// - Throws: ``DecodeError`` for more than ``PermitWindow/maxSeconds``, or a model no decoder
-    ///   knows (gateway-decoded vendors excepted); `.invalidField` on `store` when the window
-    ///   cannot be stored, and then no window is open.
+    /// - Parameter lines: the counting lines each VS133 / VS135 it claims lists, checked as a
+    ///   claim's are (``CountedLines/validate(_:model:)``); nil claims with line 1.
+    /// - Throws: ``DecodeError`` for more than ``PermitWindow/maxSeconds``, a model no decoder
+    ///   knows (gateway-decoded vendors excepted), or `lines` a claim of the model could not list;
+    ///   `.invalidField` on `store` when the window cannot be stored, and then no window is open.
     @discardableResult
     public func openPermit(
-        vendor: String, model: String, resource: String, seconds: Double
+        vendor: String, model: String, resource: String, seconds: Double, lines: [Int]? = nil
     ) throws(DecodeError) -> PermitWindow {
         guard seconds > 0, seconds <= PermitWindow.maxSeconds else {
             throw DecodeError(
                 .invalidField, field: "seconds",
                 reason: "\(seconds) is out of range; a window lasts 1 to \(Int(PermitWindow.maxSeconds)) seconds")
         }
-        let probe = try resolve(Sensor(devEUI: "0000000000000000", vendor: vendor, model: model, resource: resource))
+        if lines != nil, !CountedLines.applies(to: model) {
+            throw DecodeError(
+                .invalidField, field: "lines",
+                reason: "only a VS133 or VS135 has counting lines to choose; a \(model) window claims without lines, "
+                    + "so open it without them")
+        }
+        let probe = try resolve(
+            Sensor(devEUI: "0000000000000000", vendor: vendor, model: model, resource: resource, lines: lines))
         let now = clock.unixTime
         let window = PermitWindow(
-            vendor: probe.sensor.vendor, model: probe.sensor.model, resource: resource, opened: now, until: now + seconds)
+            vendor: probe.sensor.vendor, model: probe.sensor.model, resource: resource, opened: now, until: now + seconds,
+            lines: probe.sensor.lines)
         do {
             try store.savePermit(window)
         } catch {
@@ -163,7 +176,11 @@ extension SensorIngest {
         }
         permit = window
         logger.notice(
-            "claim window open", metadata: ["model": "\(window.model)", "resource": "\(resource)", "seconds": "\(seconds)"])
+            "claim window open",
+            metadata: [
+                "model": "\(window.model)", "resource": "\(resource)", "seconds": "\(seconds)",
+                "lines": "\(window.lines.map(TelemetryStore.linesText) ?? "1")",
+            ])
         return window
     }
 
@@ -207,6 +224,19 @@ extension SensorIngest {
                 logger.warning("cannot remove the expired claim window", metadata: ["error": "\(error)"])
             }
             logger.info("claim window expired while stopped", metadata: ["model": "\(stored.model)", "resource": "\(stored.resource)"])
+            return
+        }
+        // A damaged lines value would make every claim of the window fail or count the wrong
+        // door: the window is dropped and the installer told, rather than claiming on a guess.
+        do {
+            _ = try CountedLines.validate(stored.lines, model: stored.model)
+        } catch {
+            do { try store.deletePermit() } catch {
+                logger.warning("cannot remove the damaged claim window", metadata: ["error": "\(error)"])
+            }
+            logger.error(
+                "stored claim window has unusable lines; it is closed, open it again with `sensors permit`",
+                metadata: ["model": "\(stored.model)", "resource": "\(stored.resource)", "error": "\(error)"])
             return
         }
         permit = stored
@@ -285,7 +315,10 @@ extension SensorIngest {
 
     private func permitClaim(_ device: String, _ window: PermitWindow) -> ClaimedSensor? {
         do {
-            try claim(Sensor(devEUI: device, vendor: window.vendor, model: window.model, resource: window.resource), origin: .permit)
+            try claim(
+                Sensor(devEUI: device, vendor: window.vendor, model: window.model, resource: window.resource,
+                       lines: window.lines),
+                origin: .permit)
         } catch {
             logOnce(key: device + "|permit", level: .warning, "claim window could not claim: \(error)", metadata: [:])
             return nil

@@ -20,24 +20,37 @@ extension TelemetryStore {
             );
             """)
 
+    /// Appended to ``migrations``; never edited once released.
+    static let permitLinesMigration = Migration(
+        "telemetry-v9",
+        """
+            -- The VS133 / VS135 counting lines every claim of the window lists, as "1,2" like
+            -- `claims.lines`; NULL claims with line 1 alone.
+            ALTER TABLE permit_window ADD COLUMN lines TEXT;
+            """)
+
     /// Stores `window` as the one open window, replacing any earlier one.
     public func savePermit(_ window: PermitWindow) throws(StoreError) {
         try db.execute(
             """
-            INSERT INTO permit_window (id, vendor, model, resource, opened, until) VALUES (1, ?, ?, ?, ?, ?)
+            INSERT INTO permit_window (id, vendor, model, resource, opened, until, lines) VALUES (1, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,
-                resource = excluded.resource, opened = excluded.opened, until = excluded.until
+                resource = excluded.resource, opened = excluded.opened, until = excluded.until, lines = excluded.lines
             """,
-            [.text(window.vendor), .text(window.model), .text(window.resource), .real(window.opened), .real(window.until)])
+            [
+                .text(window.vendor), .text(window.model), .text(window.resource), .real(window.opened),
+                .real(window.until), SQLValue(window.lines.map(Self.linesText)),
+            ])
     }
 
     /// The stored window, expired or not; nil when none is open.
     public func storedPermit() throws(StoreError) -> PermitWindow? {
-        guard let row = try db.queryOne("SELECT vendor, model, resource, opened, until FROM permit_window WHERE id = 1", [])
+        guard let row = try db.queryOne(
+            "SELECT vendor, model, resource, opened, until, lines FROM permit_window WHERE id = 1", [])
         else { return nil }
         return PermitWindow(
             vendor: row.text(0) ?? "", model: row.text(1) ?? "", resource: row.text(2) ?? "",
-            opened: row.double(3) ?? 0, until: row.double(4) ?? 0)
+            opened: row.double(3) ?? 0, until: row.double(4) ?? 0, lines: row.text(5).map(Self.lines(fromText:)))
     }
 
     public func deletePermit() throws(StoreError) {

@@ -255,6 +255,7 @@ public final class TelemetryStore {
                 """),
         claimLinesMigration,
         permitWindowMigration,
+        permitLinesMigration,
     ]
 
     // MARK: - Writing

@@ -21,11 +21,17 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .customLong("time-zone"), help: "Gateway time zone for Pressac local timestamps, e.g. Europe/London or +01:00.")
     var timeZone: String?
     @Flag(help: "Print normalized readings instead of the vendor's fields.") var normalized = false
+    @Option(name: .customLong("line"), help: ArgumentHelp(
+        "With --normalized, a VS133/VS135: the counting line (1-4) a claim would list; repeat for several "
+            + "(--line 1 --line 2) to see their summed period in/out as people_in/people_out. Default: line 1.",
+        valueName: "N"))
+    var lines: [Int] = []
     @Argument(help: "The payload: hex or base64, or a JSON message for pressac/irisys.") var payload: String
 
     func run() throws {
         do {
             let vendor = vendor.lowercased()
+            if let problem = linesProblem() { return try fail(problem) }
             if vendor != "milesight", payload.first(where: { !$0.isWhitespace }).map({ $0 == "{" || $0 == "[" }) == true {
                 var zone: LocalTimeZone?
                 if let timeZone {
@@ -39,13 +45,31 @@ struct DecodeCommand: ParsableCommand {
             guard let bytes = SensorIngest.parsePayloadArgument(payload) else { return try fail("PAYLOAD is neither hex nor base64") }
             let output = try SensorIngest.decodeForCLI(
                 vendor: vendor, model: model, fPort: fPort, payload: bytes, normalized: normalized,
-                onWarning: { printError("decode: warning: \($0)") })
+                lines: lines.isEmpty ? nil : lines, onWarning: { printError("decode: warning: \($0)") })
             print(output.serialized())
         } catch let exit as ExitCode {
             throw exit
         } catch {
             try fail("\(error)")
         }
+    }
+
+    /// `--line` is a usage error (exit 2, like any input that cannot be decoded) unless it can
+    /// change what is printed: normalized readings of a model with counting lines.
+    private func linesProblem() -> String? {
+        guard !lines.isEmpty else { return nil }
+        guard normalized else {
+            return "--line needs --normalized: the vendor's fields show every line already (line_N_period_in/out); "
+                + "--normalized sums the listed lines as a claim with them would"
+        }
+        guard let model, CountedLines.applies(to: model) else {
+            return "--line: only a VS133 or VS135 has counting lines; "
+                + (model.map { "a \($0) counts as it is, decode it without --line" } ?? "give --model VS133 or VS135")
+        }
+        if let bad = lines.first(where: { !CountedLines.available.contains($0) }) {
+            return "--line \(bad): a \(model.uppercased()) counts lines 1 to 4"
+        }
+        return nil
     }
 
     private func fail(_ reason: String) throws {

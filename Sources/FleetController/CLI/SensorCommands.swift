@@ -112,13 +112,18 @@ struct SensorsCommand: ParsableCommand {
                 devices are claimed when the vendor (and the model the gateway reports) match. Devices \
                 passed over stay in `sensors discovered` with the reason; devices heard before the \
                 window opened are never claimed by it. The window survives a restart of the daemon with the \
-                time it has left (what it passed over is judged again); --close ends it for good.
+                time it has left (what it passed over is judged again); --close ends it for good. A VS133 or \
+                VS135 window with --line claims every counter with those lines, as `sensors claim --line` would.
                 """)
         @OptionGroup var daemon: DaemonOptions
         @Option var seconds: Int = 180
         @Option var vendor: String = "milesight"
         @Option var model: String?
         @Option var resource: String?
+        @Option(name: .customLong("line"), help: ArgumentHelp(
+            "For a VS133/VS135 window: a counting line (1-4) each claimed counter sums into the resource's people "
+                + "count; repeat for a room with several doors (--line 1 --line 2). Default: line 1.", valueName: "N"))
+        var lines: [Int] = []
         @Flag(help: "Close the open window.") var close = false
         @Flag(help: "Show the open window.") var show = false
 
@@ -127,15 +132,19 @@ struct SensorsCommand: ParsableCommand {
                 throw ValidationError("give --model and --resource (or --close / --show)")
             }
             guard (1...900).contains(seconds) else { throw ValidationError("--seconds must be 1 to 900") }
+            if let bad = lines.first(where: { !(1...4).contains($0) }) {
+                throw ValidationError("--line \(bad): a VS133 or VS135 counts lines 1 to 4")
+            }
         }
 
         func run() throws {
             let client = try daemon.client()
             if close { print(try client.call("DELETE", "/api/v1/sensors/permit").serialized()); return }
             if show { print(try client.call("GET", "/api/v1/sensors/permit").serialized()); return }
-            let body: JSON = ["seconds": JSON(seconds), "vendor": JSON(vendor), "model": JSON(model ?? ""),
-                              "resource": JSON(resource ?? "")]
-            print(try client.call("POST", "/api/v1/sensors/permit", body: body).serialized())
+            var body: JSONObject = ["seconds": JSON(seconds), "vendor": JSON(vendor), "model": JSON(model ?? ""),
+                                    "resource": JSON(resource ?? "")]
+            if !lines.isEmpty { body["lines"] = .array(lines.map { JSON($0) }) }
+            print(try client.call("POST", "/api/v1/sensors/permit", body: .object(body)).serialized())
         }
     }
 

@@ -254,13 +254,8 @@ final class IngestFeature: Feature {
             return .error(400, "bad_request",
                           "expected {\"dev_eui\",\"vendor\",\"model\",\"resource\"[,\"name\"][,\"lines\":[1,2]]}")
         }
-        var lines: [Int]?
-        if let given = body["lines"], given != .null {
-            guard let list = given.array?.compactMap(Self.lineNumber), list.count == given.array?.count else {
-                return .error(400, "bad_request", "lines must be a list of line numbers 1 to 4, e.g. [1, 2]")
-            }
-            lines = list
-        }
+        let (lines, badLines) = Self.lines(body)
+        if let badLines { return badLines }
         if let existing = SensorIngest.canonicalDeviceID(id), ingest.claimOrigin(existing) == .config {
             return .error(409, "claimed_in_config", "\(existing) is claimed in \(config.file); change it there")
         }
@@ -271,6 +266,16 @@ final class IngestFeature: Feature {
             return .error(400, "bad_request", "\(error)")
         }
         return .json(201, ["claimed": JSON(SensorIngest.canonicalDeviceID(id) ?? id)])
+    }
+
+    /// A body's optional `"lines"` list (range and model checked by the claim or window), or the
+    /// 400 for a value that is not a list of whole numbers.
+    private static func lines(_ body: JSON) -> (lines: [Int]?, problem: HTTPServerResponse?) {
+        guard let given = body["lines"], given != .null else { return (nil, nil) }
+        guard let list = given.array?.compactMap(lineNumber), list.count == given.array?.count else {
+            return (nil, .error(400, "bad_request", "lines must be a list of line numbers 1 to 4, e.g. [1, 2]"))
+        }
+        return (list, nil)
     }
 
     /// A whole JSON number as a line number (range checked by the claim).
@@ -292,11 +297,14 @@ final class IngestFeature: Feature {
         let (body, problem) = req.jsonBody()
         guard let body else { return problem! }
         guard let model = body["model"]?.string, let resource = body["resource"]?.string else {
-            return .error(400, "bad_request", "expected {\"model\",\"resource\"[,\"vendor\",\"seconds\"]}")
+            return .error(400, "bad_request",
+                          "expected {\"model\",\"resource\"[,\"vendor\",\"seconds\"][,\"lines\":[1,2]]}")
         }
+        let (lines, badLines) = Self.lines(body)
+        if let badLines { return badLines }
         do {
             try ingest.openPermit(vendor: body["vendor"]?.string ?? "milesight", model: model, resource: resource,
-                                  seconds: body["seconds"]?.double ?? 180)
+                                  seconds: body["seconds"]?.double ?? 180, lines: lines)
         } catch {
             return .error(400, "bad_request", "\(error)")
         }
