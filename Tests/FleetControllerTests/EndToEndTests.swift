@@ -114,6 +114,7 @@ private func uplink(fCnt: Int, data: String = "A2fuAARofAUAAQbLAgd9qAMIfSUACXNmJ
             let m = (try? d.get("/metrics"))?.text ?? ""
             return m.contains("fleet_ingest_messages_total{outcome=\"dead_letter\"} 2")
                 && m.contains("fleet_ingest_messages_total{outcome=\"unknown_device\"} 1")
+                && m.contains("fleet_loop_urgent_dispatches_total ")
         }, "\((try? d.get("/metrics"))?.text ?? "")")
         let discovered = try JSON.parse(d.get("/api/v1/sensors/discovered").body)
         #expect(discovered["discovered"]?[0]?["dev_eui"] == "0000000000000001")

@@ -110,6 +110,8 @@ loop_lag() { # label: the controller's loop lag from /metrics, in ms
         tee -a "$RESULTS"
     # The callback sites that held the loop longest so far, for the lag above.
     api GET /metrics | grep '^fleet_loop_slow_callback_max_seconds' | sort -t' ' -k2 -gr | head -4 | sed 's/^/  /' || true
+    # Requests that were served between two callbacks of a busy pass (the device session is urgent).
+    api GET /metrics | grep '^fleet_loop_urgent_dispatches_total' | sed 's/^/  /' || true
     # Time the controller was ready to run but had no core, since it started: a request that
     # arrives then waits although the loop has nothing in hand.
     awk '{ printf "  waited for a CPU since start: %.2f s\n", $2 / 1e9 }' "/proc/$CTL_PID/schedstat" || true

@@ -196,6 +196,9 @@ final class Daemon {
             ("{quantile=\"0.5\"}", reactor.lag.quantileMS(0.5) / 1000), ("{quantile=\"0.99\"}", reactor.lag.quantileMS(0.99) / 1000),
             ("{quantile=\"1\"}", reactor.lag.maxMS / 1000),
         ])
+        m.counter("fleet_loop_urgent_dispatches_total",
+                  "Device requests served between two callbacks of a busy loop pass instead of after it.",
+                  Double(reactor.urgentDispatches))
         // Which callbacks held the loop past 2 ms: where to look when the lag above grows.
         let slow = reactor.slowCallbacks.slowest(10)
         m.metric("fleet_loop_slow_callbacks_total", "counter", "Loop callbacks over 2 ms, by the code that registered them.",
