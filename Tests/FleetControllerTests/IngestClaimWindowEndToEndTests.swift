@@ -167,6 +167,59 @@ private let people = """
         #expect(d.stop() == 0)
     }
 
+    /// A window for a two-door room lists lines 1 and 2 (checked as a claim's are), keeps them
+    /// across a restart, and claims the VS133 that appears with them: its next uplink's people_in
+    /// is the sum of both lines.
+    @Test func windowWithLinesClaimsACounterOfATwoDoorRoom() throws {
+        let d = try gatewayDaemon()
+        try d.start()
+        for (body, reason) in [
+            (#"{"model":"AM307","resource":"hq/2/2.40","lines":[1]}"#, "only a VS133 or VS135 has counting lines"),
+            (#"{"model":"VS133","resource":"hq/2/2.40","lines":[1,5]}"#, "line 5 does not exist"),
+            (#"{"model":"VS133","resource":"hq/2/2.40","lines":[]}"#, "an empty list counts no one"),
+            (#"{"model":"VS133","resource":"hq/2/2.40","lines":"1,2"}"#, "lines must be a list of line numbers"),
+        ] {
+            let refused = try d.request("POST", "/api/v1/sensors/permit", body: body)
+            #expect(refused.status == 400, "\(body)")
+            let text = String(decoding: refused.body, as: UTF8.self)
+            #expect(text.contains(reason), "\(text)")
+        }
+        #expect(json(d, "/api/v1/sensors/permit")?["open"] == false, "a refused window is not opened")
+        let wrongModel = try cli(d, ["sensors", "permit", "--model", "AM307", "--resource", "hq/2/2.40", "--line", "1"])
+        #expect(wrongModel.status != 0)
+        #expect(wrongModel.output.contains("only a VS133 or VS135 has counting lines"), "\(wrongModel.output)")
+
+        let permit = try cli(d, [
+            "sensors", "permit", "--seconds", "600", "--model", "VS133", "--resource", "hq/2/2.40", "--line", "2", "--line", "1",
+        ])
+        #expect(permit.status == 0, "\(permit.output)")
+        #expect(try JSON.parse(permit.output)["lines"] == [1, 2])
+        #expect(d.stop() == 0)
+
+        try d.start()
+        let shown = try cli(d, ["sensors", "permit", "--show"])
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(try JSON.parse(shown.output)["lines"] == [1, 2], "the reopened window keeps its lines")
+        // The claiming uplink: both lines' totals are baselines, their period counts count: 3 in.
+        try d.publish(topic: "milesight/uplink/x", payload: Self.uplink(Self.vs133, fCnt: 1, hex:
+            Self.line(1, totalIn: 100, totalOut: 90, periodIn: 2, periodOut: 0)
+                + Self.line(2, totalIn: 50, totalOut: 40, periodIn: 1, periodOut: 1)))
+        #expect(waitUntil(seconds: 10) {
+            json(d, "/api/v1/sensors/permit")?["claimed"]?.array?.compactMap(\.string) == [Self.vs133]
+        })
+        let listed = json(d, "/api/v1/sensors")?["sensors"]?.array?.first
+        #expect(listed?["origin"] == "permit")
+        #expect(listed?["lines"] == [1, 2])
+        // The next: each line's totals moved, 4 + 3 in and 1 + 1 out; the room has 3 + 7 − 3.
+        try d.publish(topic: "milesight/uplink/x", payload: Self.uplink(Self.vs133, fCnt: 2, hex:
+            Self.line(1, totalIn: 104, totalOut: 91, periodIn: 4, periodOut: 1)
+                + Self.line(2, totalIn: 53, totalOut: 41, periodIn: 3, periodOut: 1)))
+        #expect(waitUntil(seconds: 10) { headcount(d, "hq/2/2.40") == 7 })
+        let ins = json(d, "/api/v1/telemetry?sensor=\(Self.vs133)&kind=people_in")?["readings"]?.array ?? []
+        #expect(ins.compactMap { $0["value"]?.double } == [7, 3])
+        #expect(d.stop() == 0)
+    }
+
     /// A room with two doors: a VS133 claimed from the CLI with lines 1 and 2 sums both lines'
     /// crossings into the room's readings and people count.
     @Test func twoDoorRoomCountsBothLines() throws {
