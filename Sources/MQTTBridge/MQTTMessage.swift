@@ -43,9 +43,9 @@ public struct MQTTConfig: Sendable {
     /// QoS 1 messages sent but not yet acknowledged, beyond which publish() refuses.
     public var maxInflight = 20_000
     /// The window for bulk traffic (telemetry export): `publishBulk` refuses beyond it, and
-    /// `onBulkWindowOpen` runs when half of it has drained. Keeping libmosquitto's outgoing queue
-    /// short matters for the loop: `mosquitto_loop_read` processes up to (outgoing + incoming queue
-    /// length) packets per call, so a long queue turns one read into thousands of handler runs.
+    /// `onBulkWindowOpen` runs when half of it has drained. Bulk traffic waits in its
+    /// owner's bounded queue, not in libmosquitto's outgoing queue, which holds every message until
+    /// acknowledged and has no limit of its own, so a slow broker cannot grow it without bound.
     public var bulkWindow = 256
     /// Requests that a person waits for (a door, a kiosk) arrive on this session: its input is
     /// served between two callbacks of a busy loop pass, and other sessions' reads make way for it
