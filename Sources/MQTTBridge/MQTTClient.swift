@@ -168,8 +168,9 @@ public final class MQTTClient {
             // a callback also pokes libmosquitto's wake-up socketpair, which nobody reads in an
             // external loop, so it fills and leaves EAGAIN behind. Taken as "drained", that read
             // one packet per loop pass, and a door's request waited behind the backlog for 40 ms
-            // while a sync applied and sensors were ingested.
-            // A bulk session also stops early when an urgent one has a request waiting.
+            // while a sync applied and sensors were ingested. (The broker is local and plain; with
+            // TLS, records OpenSSL already read would not show in the socket's queue.) A bulk
+            // session also stops early when an urgent one has a request waiting.
             let fd = mosquitto_socket(mosq)
             for packet in 1...Self.readBudget {
                 errno = EAGAIN
