@@ -15,14 +15,7 @@ import Testing
 
     static let counter = "24E124000000C133"
 
-    func open() throws -> SensorIngest {
-        let ingest = SensorIngest(
-            store: try TelemetryStore(path: directory.path + "/telemetry.sqlite"), clock: clock,
-            logger: CapturedLogs().logger, dayOf: { OccupancyTracker.utcDay($0) })
-        ingest.loadStoredClaims()
-        ingest.restorePermit()
-        return ingest
-    }
+    func open() throws -> SensorIngest { try SensorIngest.startedAsTheDaemonDoes(in: directory, clock: clock) }
 
     func send(_ ingest: SensorIngest, _ frames: [LineFrame], fCnt: Int) {
         clock.advance(by: .seconds(60))

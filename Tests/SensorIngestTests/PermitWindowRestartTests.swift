@@ -17,14 +17,7 @@ import Testing
     /// AM307 README frame: temperature, humidity, PIR, light, CO2, tVOC, pressure.
     static let readme: [UInt8] = bytes("0367EE0004687C05000106CB02077DA803087D250009736627")
 
-    func open() throws -> SensorIngest {
-        let ingest = SensorIngest(
-            store: try TelemetryStore(path: directory.path + "/telemetry.sqlite"), clock: clock,
-            logger: CapturedLogs().logger, dayOf: { OccupancyTracker.utcDay($0) })
-        ingest.loadStoredClaims()
-        ingest.restorePermit()
-        return ingest
-    }
+    func open() throws -> SensorIngest { try SensorIngest.startedAsTheDaemonDoes(in: directory, clock: clock) }
 
     func send(_ ingest: SensorIngest, _ devEUI: String, fCnt: Int, payload: [UInt8] = readme) {
         ingest.take([.lorawan(Uplink(devEUI: devEUI, fPort: 85, fCnt: fCnt, payload: payload))], topic: "t", payload: [],
@@ -90,5 +83,18 @@ import Testing
             try ingest.openPermit(vendor: "milesight", model: "AM307", resource: "hq/4", seconds: 1200)
         }
         #expect(try ingest.store.storedPermit() == nil)
+    }
+}
+
+extension SensorIngest {
+    /// SensorIngest on `directory`'s telemetry.sqlite, with the claims and the claim window read
+    /// back as at a daemon start: open it again to restart.
+    static func startedAsTheDaemonDoes(in directory: TemporaryDirectory, clock: ManualClock) throws -> SensorIngest {
+        let ingest = SensorIngest(
+            store: try TelemetryStore(path: directory.path + "/telemetry.sqlite"), clock: clock,
+            logger: CapturedLogs().logger, dayOf: { OccupancyTracker.utcDay($0) })
+        ingest.loadStoredClaims()
+        ingest.restorePermit()
+        return ingest
     }
 }
